@@ -1,0 +1,61 @@
+/**
+ * Picks the interface to watch when the config says "auto".
+ *
+ * @module
+ */
+
+/** Interface name prefixes that are never the uplink (bridges, containers, tunnels, veths). */
+export const SKIPPED_PREFIXES: readonly string[] = [
+  "lo",
+  "docker",
+  "br-",
+  "veth",
+  "virbr",
+  "tun",
+  "tap",
+  "cni",
+  "flannel",
+  "cali",
+];
+
+/**
+ * The interface carrying the IPv4 default route, else the one with the most received bytes
+ * (skipping {@linkcode SKIPPED_PREFIXES}). Throws a one-line error when there is none.
+ */
+export function chooseInterface(
+  routeTable: string = readOr("/proc/net/route"),
+  devTable: string = readOr("/proc/net/dev"),
+): string {
+  for (const line of routeTable.split("\n").slice(1)) {
+    const [name, destination, , , , , , mask] = line.trim().split(/\s+/);
+    if (destination === "00000000" && mask === "00000000" && !skipped(name)) return name;
+  }
+  let best = "";
+  let bestBytes = -1;
+  for (const line of devTable.split("\n").slice(2)) {
+    const colon = line.indexOf(":");
+    if (colon < 0) continue;
+    const name = line.slice(0, colon).trim();
+    const rxBytes = Number(line.slice(colon + 1).trim().split(/\s+/)[0]);
+    if (!skipped(name) && rxBytes > bestBytes) {
+      best = name;
+      bestBytes = rxBytes;
+    }
+  }
+  if (best === "") {
+    throw new Error("no interface to capture on: pass --interface or set \"interface\" in the config");
+  }
+  return best;
+}
+
+function skipped(name: string): boolean {
+  return SKIPPED_PREFIXES.some((prefix) => name.startsWith(prefix));
+}
+
+function readOr(path: string): string {
+  try {
+    return Deno.readTextFileSync(path);
+  } catch {
+    return "";
+  }
+}

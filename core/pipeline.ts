@@ -1,0 +1,73 @@
+/**
+ * The per-packet path: decode each frame into the one reused {@linkcode PacketMeta} and
+ * count it in the current one-second window. Sources (files, libpcap, live) all feed it, so
+ * replay and live capture run the same code.
+ *
+ * @module
+ */
+
+import { decode } from "./decode.ts";
+import { PacketMeta, type PacketSink } from "./packet.ts";
+import type { Window } from "./window.ts";
+import { Windower } from "./windower.ts";
+
+/** Options for {@linkcode Pipeline}. */
+export interface PipelineOptions {
+  /** Counters per top-K table in each window. */
+  topK?: number;
+  /** Largest packet-time gap (seconds) filled with empty windows. */
+  maxGapSeconds?: number;
+}
+
+/** Decodes frames and groups them into per-second windows of packet time. */
+export class Pipeline implements PacketSink {
+  /** Frames seen. */
+  packets = 0;
+  /** Wire bytes seen. */
+  bytes = 0;
+  /** Frames the decoder rejected. */
+  malformed = 0;
+  /** Packet time of the first frame (microseconds), -1 before any. */
+  firstTsUs = -1;
+  /** Packet time of the last frame (microseconds), -1 before any. */
+  lastTsUs = -1;
+  /** The reused decoded packet (valid during a sink call). */
+  readonly meta: PacketMeta = new PacketMeta();
+  readonly #windower: Windower;
+
+  /** `onWindow` receives each closed window; it is reused afterwards. */
+  constructor(onWindow: (window: Window) => void, options: PipelineOptions = {}) {
+    this.#windower = new Windower(onWindow, options);
+  }
+
+  /** Decodes one frame and counts it. */
+  packet(
+    buf: Uint8Array,
+    offset: number,
+    capLen: number,
+    wireLen: number,
+    tsUs: number,
+    linktype: number,
+  ): void {
+    const meta = this.meta;
+    meta.tsUs = tsUs;
+    meta.wireLen = wireLen;
+    meta.capLen = capLen;
+    if (!decode(buf, offset, capLen, linktype, meta)) this.malformed++;
+    this.packets++;
+    this.bytes += wireLen;
+    if (this.firstTsUs < 0) this.firstTsUs = tsUs;
+    this.lastTsUs = tsUs;
+    this.#windower.add(meta);
+  }
+
+  /** Closes windows whose second has passed (live capture on an idle link). */
+  advance(nowUs: number): void {
+    this.#windower.advance(nowUs);
+  }
+
+  /** Closes the current window (end of the capture). */
+  flush(): void {
+    this.#windower.flush();
+  }
+}

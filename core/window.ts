@@ -1,0 +1,456 @@
+/**
+ * Traffic statistics of one time window (normally one second of packet time) in fixed
+ * memory: counters, histograms, top talkers, distinct sources and source entropy.
+ *
+ * @module
+ */
+
+import { hashWords } from "./_hash.ts";
+import { formatAddressWords } from "./address.ts";
+import { HyperLogLog } from "./hyperloglog.ts";
+import { Fragment, type PacketMeta } from "./packet.ts";
+import { SpaceSaving } from "./space_saving.ts";
+
+/** Packets and bytes of one protocol class. */
+export interface ProtocolCounter {
+  packets: number;
+  bytes: number;
+}
+
+/** Packets with each TCP flag set. */
+export interface TcpFlagCounts {
+  FIN: number;
+  SYN: number;
+  RST: number;
+  PSH: number;
+  ACK: number;
+  URG: number;
+  ECE: number;
+  CWR: number;
+}
+
+/** Packets per wire-length range (bytes, bounds inclusive; `"1500+"` is above 1500). */
+export interface PacketLengthHistogram {
+  "0-64": number;
+  "65-128": number;
+  "129-256": number;
+  "257-512": number;
+  "513-1024": number;
+  "1025-1500": number;
+  "1500+": number;
+}
+
+/** A top-talker address and its (Space-Saving, never under-) estimated packet count. */
+export interface TopAddress {
+  ip: string;
+  count: number;
+}
+
+/** A top TCP/UDP port and its (Space-Saving, never under-) estimated packet count. */
+export interface TopPort {
+  port: number;
+  count: number;
+}
+
+/**
+ * Plain, JSON-ready statistics of a {@linkcode Window} (snake_case: this is the JSON that
+ * replay prints and the reporting payloads reuse).
+ *
+ * Frames that could not be decoded (`malformed`) count in `packets`, `bytes`, `pps`, `bps`,
+ * `avg_pkt_len` and `malformed` only. Everything else describes the outer packet (GRE inner
+ * packets are not looked into).
+ */
+export interface WindowStats {
+  /** Window start, epoch seconds. */
+  t: number;
+  /** Seconds the window covers. */
+  seconds: number;
+  /** Frames seen, decodable or not. */
+  packets: number;
+  /** Sum of wire lengths. */
+  bytes: number;
+  /** Packets per second over `seconds` (3 decimals). */
+  pps: number;
+  /** BITS per second over `seconds` (3 decimals). */
+  bps: number;
+  /** Frames that could not be decoded. */
+  malformed: number;
+  /** IPv4 packets. */
+  ipv4: number;
+  /** IPv6 packets. */
+  ipv6: number;
+  /** Decoded frames that are not IP (ARP, LLDP, ...). */
+  non_ip: number;
+  /** Per protocol class; `icmp` is ICMP + ICMPv6, `other` is other IP protocols and non-IP. */
+  protocols: {
+    tcp: ProtocolCounter;
+    udp: ProtocolCounter;
+    icmp: ProtocolCounter;
+    gre: ProtocolCounter;
+    other: ProtocolCounter;
+  };
+  /** TCP packets (with a TCP header) with each flag set. */
+  tcp_flags: TcpFlagCounts;
+  /**
+   * TCP packets (with a TCP header) per whole flags byte, named by {@linkcode tcpFlagsName}
+   * (`"SYN"`, `"SYN+ACK"`, `"ACK+PSH"`, `"NONE"`, `"FIN+PSH+URG"`, ...); only non-zero entries.
+   */
+  tcp_flag_combos: Record<string, number>;
+  /** Fragmented IP packets by position. */
+  fragments: { first: number; non_first: number };
+  /** Decoded frames by wire length. */
+  pkt_len_hist: PacketLengthHistogram;
+  /** `bytes / packets` (3 decimals; 0 when empty). */
+  avg_pkt_len: number;
+  /** IP packets per TTL / hop-limit value (decimal string keys); only non-zero entries. */
+  ttl: Record<string, number>;
+  /** Top source addresses of IP packets, count descending, ties by address ascending. */
+  top_src_ips: TopAddress[];
+  /** Top destination addresses of IP packets, same order. */
+  top_dst_ips: TopAddress[];
+  /** Top source ports of TCP/UDP packets (with an L4 header), count descending, ties by port. */
+  top_src_ports: TopPort[];
+  /** Top destination ports of TCP/UDP packets, same order. */
+  top_dst_ports: TopPort[];
+  /** Distinct source addresses of IP packets (HyperLogLog estimate, about 0.8% error). */
+  src_count: number;
+  /**
+   * Shannon entropy (bits, 3 decimals) of the source-address distribution of IP packets,
+   * estimated over 4096 hash buckets: see {@linkcode Window} for its limits.
+   */
+  src_ip_entropy: number;
+}
+
+/** Options of a {@linkcode Window}. */
+export interface WindowOptions {
+  /** Counters per top-K table (source/destination addresses and ports); default 64. */
+  topK?: number;
+}
+
+/** Flag names in the order combos are spelled: `"SYN+ACK"`, `"FIN+ACK"`, `"ACK+PSH"`. */
+const FLAG_ORDER: readonly (readonly [keyof TcpFlagCounts, number])[] = [
+  ["SYN", 0x02],
+  ["FIN", 0x01],
+  ["RST", 0x04],
+  ["ACK", 0x10],
+  ["PSH", 0x08],
+  ["URG", 0x20],
+  ["ECE", 0x40],
+  ["CWR", 0x80],
+];
+
+const FLAG_NAMES: readonly string[] = /* @__PURE__ */ (() => {
+  const names: string[] = [];
+  for (let f = 0; f < 256; f++) {
+    const parts = FLAG_ORDER.filter(([, bit]) => (f & bit) !== 0).map(([name]) => name);
+    names.push(parts.length === 0 ? "NONE" : parts.join("+"));
+  }
+  return names;
+})();
+
+/**
+ * Name of a TCP flags byte as used in `tcp_flag_combos`: set flags joined by `+` in the
+ * order SYN, FIN, RST, ACK, PSH, URG, ECE, CWR (`0x12` is `"SYN+ACK"`, `0x18` `"ACK+PSH"`,
+ * `0x29` `"FIN+PSH+URG"`), `"NONE"` for 0.
+ */
+export function tcpFlagsName(flags: number): string {
+  return FLAG_NAMES[flags & 0xff];
+}
+
+// Protocol classes.
+const P_TCP = 0;
+const P_UDP = 1;
+const P_ICMP = 2;
+const P_GRE = 3;
+const P_OTHER = 4;
+const PROTO_CLASS: Uint8Array = /* @__PURE__ */ (() => {
+  const t = new Uint8Array(256).fill(P_OTHER);
+  t[6] = P_TCP;
+  t[17] = P_UDP;
+  t[1] = P_ICMP;
+  t[58] = P_ICMP;
+  t[47] = P_GRE;
+  return t;
+})();
+
+// Scalar counters (indexes into a Float64Array: exact integers up to 2^53).
+const C_PACKETS = 0;
+const C_BYTES = 1;
+const C_MALFORMED = 2;
+const C_IPV4 = 3;
+const C_IPV6 = 4;
+const C_NON_IP = 5;
+const C_FRAG_FIRST = 6;
+const C_FRAG_NON_FIRST = 7;
+const C_COUNT = 8;
+
+const LEN_LABELS = [
+  "0-64",
+  "65-128",
+  "129-256",
+  "257-512",
+  "513-1024",
+  "1025-1500",
+  "1500+",
+] as const;
+
+const ENTROPY_BITS = 12;
+const ENTROPY_BUCKETS = 1 << ENTROPY_BITS;
+const ENTROPY_MASK = ENTROPY_BUCKETS - 1;
+
+const FRAG_FIRST = Fragment.FIRST;
+const FRAG_NON_FIRST = Fragment.NON_FIRST;
+
+/**
+ * Statistics of the packets of one window, in fixed memory whatever the traffic
+ * (about 75 KB with the default top-K of 64).
+ *
+ * {@linkcode add} runs once per packet and allocates nothing; {@linkcode snapshot} turns the
+ * counters into plain {@linkcode WindowStats} (allocation is fine there, once per window).
+ * A window is reused across seconds with {@linkcode reset}.
+ *
+ * Sketches: distinct sources are a HyperLogLog of precision 14 (about 0.8% standard error);
+ * top-K tables are Space-Saving summaries (counts may overestimate by at most
+ * packets / topK, any address above that share is listed).
+ *
+ * Source entropy is estimated from 4096 buckets indexed by the source address hash: it is
+ * exact while no two sources share a bucket (a handful of sources; with tens of sources a
+ * collision or two lowers it slightly), and it cannot exceed log2(4096) = 12 bits: a uniform
+ * spread over many thousands of sources reads about 11.3 to 12 bits rather than log2(sources).
+ * Read it as "concentrated (low) vs spread (near 12)", with `src_count` for the scale.
+ */
+export class Window {
+  /** Window start, epoch seconds. */
+  start = 0;
+  /** Seconds covered: 1 for a one-second window, more after {@linkcode merge}. */
+  seconds = 1;
+  /** Counters per top-K table. */
+  readonly topK: number;
+
+  readonly #c = new Float64Array(C_COUNT);
+  readonly #protoPackets = new Float64Array(5);
+  readonly #protoBytes = new Float64Array(5);
+  readonly #flags = new Float64Array(256);
+  readonly #ttl = new Float64Array(256);
+  readonly #lenHist = new Float64Array(7);
+  readonly #entropy = new Float64Array(ENTROPY_BUCKETS);
+  readonly #srcCount = new HyperLogLog(14);
+  readonly #topSrc: SpaceSaving;
+  readonly #topDst: SpaceSaving;
+  readonly #topSrcPort: SpaceSaving;
+  readonly #topDstPort: SpaceSaving;
+
+  /** Creates an empty window starting at 0 and covering 1 second. */
+  constructor(options: WindowOptions = {}) {
+    const topK = options.topK ?? 64;
+    this.topK = topK;
+    this.#topSrc = new SpaceSaving(topK);
+    this.#topDst = new SpaceSaving(topK);
+    this.#topSrcPort = new SpaceSaving(topK);
+    this.#topDstPort = new SpaceSaving(topK);
+  }
+
+  /** Frames counted so far (decodable or not). */
+  get packets(): number {
+    return this.#c[C_PACKETS];
+  }
+
+  /** Sum of wire lengths counted so far. */
+  get bytes(): number {
+    return this.#c[C_BYTES];
+  }
+
+  /** Counts one packet. Hot path: allocates nothing. */
+  add(meta: PacketMeta): void {
+    const c = this.#c;
+    const len = meta.wireLen;
+    c[C_PACKETS]++;
+    c[C_BYTES] += len;
+    if (meta.malformed !== 0) {
+      c[C_MALFORMED]++;
+      return;
+    }
+    this.#lenHist[
+      len <= 256
+        ? (len <= 64 ? 0 : len <= 128 ? 1 : 2)
+        : len <= 1024
+        ? (len <= 512 ? 3 : 4)
+        : len <= 1500
+        ? 5
+        : 6
+    ]++;
+    const version = meta.ipVersion;
+    if (version !== 4 && version !== 6) {
+      c[C_NON_IP]++;
+      this.#protoPackets[P_OTHER]++;
+      this.#protoBytes[P_OTHER] += len;
+      return;
+    }
+    c[version === 4 ? C_IPV4 : C_IPV6]++;
+    const proto = meta.protocol;
+    const cls = PROTO_CLASS[proto & 0xff];
+    this.#protoPackets[cls]++;
+    this.#protoBytes[cls] += len;
+    this.#ttl[meta.ttl & 0xff]++;
+    const frag = meta.fragment;
+    if (frag === FRAG_FIRST) c[C_FRAG_FIRST]++;
+    else if (frag === FRAG_NON_FIRST) c[C_FRAG_NON_FIRST]++;
+
+    const src = meta.src;
+    // Signed words stay small integers in V8 (unsigned ones above 2^31 would be boxed).
+    const s0 = src[0] | 0, s1 = src[1] | 0, s2 = src[2] | 0, s3 = src[3] | 0;
+    const h = hashWords(s0, s1, s2, s3);
+    this.#srcCount.addHash(h);
+    this.#entropy[h & ENTROPY_MASK]++;
+    this.#topSrc.addHashed(h, s0, s1, s2, s3, 1);
+    const dst = meta.dst;
+    const d0 = dst[0] | 0, d1 = dst[1] | 0, d2 = dst[2] | 0, d3 = dst[3] | 0;
+    this.#topDst.addHashed(hashWords(d0, d1, d2, d3), d0, d1, d2, d3, 1);
+
+    if ((cls === P_TCP || cls === P_UDP) && frag !== FRAG_NON_FIRST) {
+      this.#topSrcPort.add(0, 0, 0, meta.srcPort, 1);
+      this.#topDstPort.add(0, 0, 0, meta.dstPort, 1);
+      if (cls === P_TCP) this.#flags[meta.tcpFlags & 0xff]++;
+    }
+  }
+
+  /**
+   * Adds `other` into this window: counters and histograms add, distinct-source registers
+   * take the maximum, top-K tables merge (their overestimate bounds add). The result covers
+   * from the earlier start to the later end: `start = min(starts)`,
+   * `seconds = max(ends) - start` (so consecutive one-second windows give N seconds).
+   */
+  merge(other: Window): void {
+    const end = Math.max(this.start + this.seconds, other.start + other.seconds);
+    this.start = Math.min(this.start, other.start);
+    this.seconds = end - this.start;
+    addInto(this.#c, other.#c);
+    addInto(this.#protoPackets, other.#protoPackets);
+    addInto(this.#protoBytes, other.#protoBytes);
+    addInto(this.#flags, other.#flags);
+    addInto(this.#ttl, other.#ttl);
+    addInto(this.#lenHist, other.#lenHist);
+    addInto(this.#entropy, other.#entropy);
+    this.#srcCount.merge(other.#srcCount);
+    this.#topSrc.merge(other.#topSrc);
+    this.#topDst.merge(other.#topDst);
+    this.#topSrcPort.merge(other.#topSrcPort);
+    this.#topDstPort.merge(other.#topDstPort);
+  }
+
+  /** Empties the window for reuse, starting at `start` (epoch seconds) for `seconds` (1). */
+  reset(start: number, seconds = 1): void {
+    this.start = start;
+    this.seconds = seconds;
+    this.#c.fill(0);
+    this.#protoPackets.fill(0);
+    this.#protoBytes.fill(0);
+    this.#flags.fill(0);
+    this.#ttl.fill(0);
+    this.#lenHist.fill(0);
+    this.#entropy.fill(0);
+    this.#srcCount.reset();
+    this.#topSrc.reset();
+    this.#topDst.reset();
+    this.#topSrcPort.reset();
+    this.#topDstPort.reset();
+  }
+
+  /** The window's statistics as plain data, with the `topN` (default 10) of each top list. */
+  snapshot(topN = 10): WindowStats {
+    const c = this.#c;
+    const packets = c[C_PACKETS];
+    const bytes = c[C_BYTES];
+    const seconds = this.seconds > 0 ? this.seconds : 1;
+    const pp = this.#protoPackets;
+    const pb = this.#protoBytes;
+    const protocol = (i: number): ProtocolCounter => ({ packets: pp[i], bytes: pb[i] });
+
+    const flags = this.#flags;
+    const tcpFlags: TcpFlagCounts = { FIN: 0, SYN: 0, RST: 0, PSH: 0, ACK: 0, URG: 0, ECE: 0, CWR: 0 };
+    const combos: Record<string, number> = {};
+    for (let f = 0; f < 256; f++) {
+      const n = flags[f];
+      if (n === 0) continue;
+      combos[FLAG_NAMES[f]] = n;
+      for (const [name, bit] of FLAG_ORDER) {
+        if ((f & bit) !== 0) tcpFlags[name] += n;
+      }
+    }
+
+    const hist = {} as PacketLengthHistogram;
+    for (let i = 0; i < LEN_LABELS.length; i++) hist[LEN_LABELS[i]] = this.#lenHist[i];
+
+    const ttl: Record<string, number> = {};
+    for (let t = 0; t < 256; t++) {
+      if (this.#ttl[t] !== 0) ttl[t] = this.#ttl[t];
+    }
+
+    return {
+      t: this.start,
+      seconds: this.seconds,
+      packets,
+      bytes,
+      pps: round3(packets / seconds),
+      bps: round3((bytes * 8) / seconds),
+      malformed: c[C_MALFORMED],
+      ipv4: c[C_IPV4],
+      ipv6: c[C_IPV6],
+      non_ip: c[C_NON_IP],
+      protocols: {
+        tcp: protocol(P_TCP),
+        udp: protocol(P_UDP),
+        icmp: protocol(P_ICMP),
+        gre: protocol(P_GRE),
+        other: protocol(P_OTHER),
+      },
+      tcp_flags: tcpFlags,
+      tcp_flag_combos: combos,
+      fragments: { first: c[C_FRAG_FIRST], non_first: c[C_FRAG_NON_FIRST] },
+      pkt_len_hist: hist,
+      avg_pkt_len: packets > 0 ? round3(bytes / packets) : 0,
+      ttl,
+      top_src_ips: topAddresses(this.#topSrc, topN),
+      top_dst_ips: topAddresses(this.#topDst, topN),
+      top_src_ports: topPorts(this.#topSrcPort, topN),
+      top_dst_ports: topPorts(this.#topDstPort, topN),
+      src_count: Math.round(this.#srcCount.estimate()),
+      src_ip_entropy: round3(bucketEntropy(this.#entropy)),
+    };
+  }
+}
+
+function addInto(a: Float64Array, b: Float64Array): void {
+  for (let i = 0; i < a.length; i++) a[i] += b[i];
+}
+
+function round3(x: number): number {
+  return Math.round(x * 1000) / 1000;
+}
+
+function topAddresses(table: SpaceSaving, n: number): TopAddress[] {
+  return table.top(n).map((e) => ({
+    ip: formatAddressWords(e.key[0], e.key[1], e.key[2], e.key[3]),
+    count: e.count,
+  }));
+}
+
+function topPorts(table: SpaceSaving, n: number): TopPort[] {
+  return table.top(n).map((e) => ({ port: e.key[3], count: e.count }));
+}
+
+/** Shannon entropy (bits) of the distribution of counts over buckets. */
+function bucketEntropy(buckets: Float64Array): number {
+  let total = 0;
+  let sumNLogN = 0;
+  for (let i = 0; i < buckets.length; i++) {
+    const n = buckets[i];
+    if (n > 0) {
+      total += n;
+      sumNLogN += n * Math.log2(n);
+    }
+  }
+  if (total === 0) return 0;
+  // H = log2(N) - (1/N) * sum(n log2 n); clamp the tiny negative rounding of one bucket.
+  return Math.max(0, Math.log2(total) - sumNLogN / total);
+}

@@ -1,0 +1,39 @@
+/**
+ * ftagent as a library: the pure engine (decoding, capture formats, windows, sketches) for
+ * programs that embed it. Everything exported here is deterministic and does no I/O.
+ *
+ * ```ts
+ * import { CaptureParser, Pipeline } from "./mod.ts";
+ * const pipeline = new Pipeline((w) => console.log(w.snapshot()));
+ * const parser = new CaptureParser();
+ * const bytes = Deno.readFileSync("attack.pcap");
+ * parser.parse(bytes, 0, bytes.length, pipeline);
+ * pipeline.flush();
+ * ```
+ *
+ * @module
+ */
+
+export {
+  Fragment,
+  IpProto,
+  LinkType,
+  Malformed,
+  PacketMeta,
+  type PacketSink,
+  TcpFlag,
+} from "./core/packet.ts";
+export { decode } from "./core/decode.ts";
+export {
+  type CaptureFormat,
+  CaptureFormatError,
+  CaptureParser,
+  MAX_RECORD_BYTES,
+} from "./core/pcap_format.ts";
+export { PcapBuilder, pcapFileHeader, writePcapRecordHeader } from "./core/pcap_writer.ts";
+export { Window, type WindowOptions, type WindowStats } from "./core/window.ts";
+export { Windower, type WindowerOptions } from "./core/windower.ts";
+export { Pipeline, type PipelineOptions } from "./core/pipeline.ts";
+export { HyperLogLog } from "./core/hyperloglog.ts";
+export { SpaceSaving, type SpaceSavingEntry } from "./core/space_saving.ts";
+export { formatAddress, parseAddress } from "./core/address.ts";
