@@ -43,7 +43,9 @@ export function chooseInterface(
     }
   }
   if (best === "") {
-    throw new Error("no interface to capture on: pass --interface or set \"interface\" in the config");
+    throw new Error(
+      'no interface to capture on: pass --interface or set "interface" in the config',
+    );
   }
   return best;
 }

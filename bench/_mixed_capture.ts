@@ -2,7 +2,7 @@
 // fragments and random spoofed sources, from a handful of frame templates.
 import { pcapFileHeader, writePcapRecordHeader } from "../core/pcap_writer.ts";
 import { LinkType, TcpFlag } from "../core/packet.ts";
-import { EtherType, eth, icmp, ipv4, type Ipv4Opts, ipv6, tcp, udp } from "../tests/_frames.ts";
+import { eth, EtherType, icmp, ipv4, type Ipv4Opts, ipv6, tcp, udp } from "../tests/_frames.ts";
 
 const SNAPLEN = 128;
 
@@ -24,15 +24,81 @@ function templates(): Template[] {
   const v6 = (proto: number, l4: Uint8Array) =>
     ipv6(proto, l4, { src: "2001:db8:1::1", dst: "2001:db8::10" });
   return [
-    { frame: eth(EtherType.IPV4, v4(6, tcp(40000, 80, TcpFlag.SYN))), wireLen: 60, srcAt: 26, srcLen: 4, sportAt: 34, weight: 30 },
-    { frame: eth(EtherType.IPV4, v4(6, tcp(443, 50000, TcpFlag.ACK | TcpFlag.PSH, new Uint8Array(1448)))), wireLen: 1514, srcAt: 26, srcLen: 4, sportAt: -1, weight: 15 },
-    { frame: eth(EtherType.IPV4, v4(17, udp(53, 33000, new Uint8Array(480)))), wireLen: 522, srcAt: 26, srcLen: 4, sportAt: -1, weight: 15 },
-    { frame: eth(EtherType.IPV4, v4(1, icmp(8, 0, new Uint8Array(56)))), wireLen: 98, srcAt: 26, srcLen: 4, sportAt: -1, weight: 8 },
-    { frame: eth(EtherType.IPV6, v6(6, tcp(40000, 443, TcpFlag.SYN))), wireLen: 74, srcAt: 30, srcLen: 8, sportAt: 54, weight: 10 },
-    { frame: eth(EtherType.IPV6, v6(17, udp(40000, 27015, new Uint8Array(32)))), wireLen: 94, srcAt: 30, srcLen: 8, sportAt: 54, weight: 7 },
-    { frame: eth(EtherType.IPV4, v4(17, udp(40000, 123, new Uint8Array(48))), [100]), wireLen: 94, srcAt: 30, srcLen: 4, sportAt: 38, weight: 7 },
-    { frame: eth(EtherType.IPV4, v4(17, udp(53, 4444, new Uint8Array(1472)), { mf: true })), wireLen: 1514, srcAt: 26, srcLen: 4, sportAt: -1, weight: 4 },
-    { frame: eth(EtherType.IPV4, v4(17, new Uint8Array(1480), { fragOffset: 1480 })), wireLen: 1514, srcAt: 26, srcLen: 4, sportAt: -1, weight: 4 },
+    {
+      frame: eth(EtherType.IPV4, v4(6, tcp(40000, 80, TcpFlag.SYN))),
+      wireLen: 60,
+      srcAt: 26,
+      srcLen: 4,
+      sportAt: 34,
+      weight: 30,
+    },
+    {
+      frame: eth(
+        EtherType.IPV4,
+        v4(6, tcp(443, 50000, TcpFlag.ACK | TcpFlag.PSH, new Uint8Array(1448))),
+      ),
+      wireLen: 1514,
+      srcAt: 26,
+      srcLen: 4,
+      sportAt: -1,
+      weight: 15,
+    },
+    {
+      frame: eth(EtherType.IPV4, v4(17, udp(53, 33000, new Uint8Array(480)))),
+      wireLen: 522,
+      srcAt: 26,
+      srcLen: 4,
+      sportAt: -1,
+      weight: 15,
+    },
+    {
+      frame: eth(EtherType.IPV4, v4(1, icmp(8, 0, new Uint8Array(56)))),
+      wireLen: 98,
+      srcAt: 26,
+      srcLen: 4,
+      sportAt: -1,
+      weight: 8,
+    },
+    {
+      frame: eth(EtherType.IPV6, v6(6, tcp(40000, 443, TcpFlag.SYN))),
+      wireLen: 74,
+      srcAt: 30,
+      srcLen: 8,
+      sportAt: 54,
+      weight: 10,
+    },
+    {
+      frame: eth(EtherType.IPV6, v6(17, udp(40000, 27015, new Uint8Array(32)))),
+      wireLen: 94,
+      srcAt: 30,
+      srcLen: 8,
+      sportAt: 54,
+      weight: 7,
+    },
+    {
+      frame: eth(EtherType.IPV4, v4(17, udp(40000, 123, new Uint8Array(48))), [100]),
+      wireLen: 94,
+      srcAt: 30,
+      srcLen: 4,
+      sportAt: 38,
+      weight: 7,
+    },
+    {
+      frame: eth(EtherType.IPV4, v4(17, udp(53, 4444, new Uint8Array(1472)), { mf: true })),
+      wireLen: 1514,
+      srcAt: 26,
+      srcLen: 4,
+      sportAt: -1,
+      weight: 4,
+    },
+    {
+      frame: eth(EtherType.IPV4, v4(17, new Uint8Array(1480), { fragOffset: 1480 })),
+      wireLen: 1514,
+      srcAt: 26,
+      srcLen: 4,
+      sportAt: -1,
+      weight: 4,
+    },
   ];
 }
 
@@ -65,7 +131,9 @@ export async function writeMixedCapture(path: string, packets: number): Promise<
       writePcapRecordHeader(view, pos, t0 + i * 10, capLen, Math.max(t.wireLen, t.frame.length));
       chunk.set(t.frame.subarray(0, capLen), pos + 16);
       const r = rand();
-      for (let b = 0; b < t.srcLen; b++) chunk[pos + 16 + t.srcAt + t.srcLen - 1 - b] = (r >>> (b * 8)) ^ b;
+      for (let b = 0; b < t.srcLen; b++) {
+        chunk[pos + 16 + t.srcAt + t.srcLen - 1 - b] = (r >>> (b * 8)) ^ b;
+      }
       if (t.sportAt >= 0) view.setUint16(pos + 16 + t.sportAt, 1024 + (r % 64000));
       pos += 16 + capLen;
     }

@@ -34,11 +34,16 @@ async function ensureCapture(): Promise<void> {
   const t = performance.now();
   await writeMixedCapture(path + ".tmp", packets);
   await Deno.rename(path + ".tmp", path);
-  console.log(`generated ${path} (${packets} packets) in ${((performance.now() - t) / 1000).toFixed(1)} s`);
+  console.log(
+    `generated ${path} (${packets} packets) in ${((performance.now() - t) / 1000).toFixed(1)} s`,
+  );
 }
 
 /** Best of ROUNDS: seconds for one pass of `source` into `sink`. */
-async function timeSource(open: () => CaptureSource, sink: () => PacketSink & { packets?: number; n?: number }) {
+async function timeSource(
+  open: () => CaptureSource,
+  sink: () => PacketSink & { packets?: number; n?: number },
+) {
   let best = Infinity;
   for (let i = 0; i < ROUNDS; i++) {
     const s = sink();
@@ -60,7 +65,10 @@ async function timeTcpdump(): Promise<number> {
   let best = Infinity;
   for (let i = 0; i < ROUNDS; i++) {
     const t = performance.now();
-    const out = await new Deno.Command("tcpdump", { args: ["-r", path, "-w", "/dev/null"], stderr: "null" }).output();
+    const out = await new Deno.Command("tcpdump", {
+      args: ["-r", path, "-w", "/dev/null"],
+      stderr: "null",
+    }).output();
     if (!out.success) throw new Error("tcpdump failed");
     best = Math.min(best, (performance.now() - t) / 1000);
   }
@@ -71,16 +79,38 @@ await ensureCapture();
 const size = (await Deno.stat(path)).size;
 const rows: [string, number][] = [];
 rows.push(["tcpdump -r FILE -w /dev/null (reference)", await timeTcpdump()]);
-rows.push(["TypeScript reader: read only", await timeSource(() => new FileSource(path), () => new Count())]);
-rows.push(["TypeScript reader: decode + windows", await timeSource(() => new FileSource(path), () => new Pipeline(() => {}))]);
-rows.push(["libpcap (FFI) reader: read only", await timeSource(() => new LibpcapFileSource(path), () => new Count())]);
-rows.push(["libpcap (FFI) reader: decode + windows", await timeSource(() => new LibpcapFileSource(path), () => new Pipeline(() => {}))]);
+rows.push([
+  "TypeScript reader: read only",
+  await timeSource(() => new FileSource(path), () => new Count()),
+]);
+rows.push([
+  "TypeScript reader: decode + windows",
+  await timeSource(() => new FileSource(path), () => new Pipeline(() => {})),
+]);
+rows.push([
+  "libpcap (FFI) reader: read only",
+  await timeSource(() => new LibpcapFileSource(path), () => new Count()),
+]);
+rows.push([
+  "libpcap (FFI) reader: decode + windows",
+  await timeSource(() => new LibpcapFileSource(path), () => new Pipeline(() => {})),
+]);
 
 const reference = rows[0][1];
-console.log(`\n${packets} packets, ${(size / 1e6).toFixed(0)} MB, best of ${ROUNDS}, one core (single-threaded)`);
-console.log(`${"path".padEnd(44)} ${"seconds".padStart(8)} ${"Mpps".padStart(7)} ${"vs tcpdump".padStart(11)}`);
+console.log(
+  `\n${packets} packets, ${
+    (size / 1e6).toFixed(0)
+  } MB, best of ${ROUNDS}, one core (single-threaded)`,
+);
+console.log(
+  `${"path".padEnd(44)} ${"seconds".padStart(8)} ${"Mpps".padStart(7)} ${
+    "vs tcpdump".padStart(11)
+  }`,
+);
 for (const [name, seconds] of rows) {
   console.log(
-    `${name.padEnd(44)} ${seconds.toFixed(3).padStart(8)} ${(packets / seconds / 1e6).toFixed(2).padStart(7)} ${(reference / seconds).toFixed(2).padStart(10)}x`,
+    `${name.padEnd(44)} ${seconds.toFixed(3).padStart(8)} ${
+      (packets / seconds / 1e6).toFixed(2).padStart(7)
+    } ${(reference / seconds).toFixed(2).padStart(10)}x`,
   );
 }

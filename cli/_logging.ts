@@ -1,5 +1,13 @@
-// LogTape set-up for the CLI: console always (stderr, journald reads it), a file when asked.
-import { configure, getConsoleSink, getLogger, type Logger, type LogLevel } from "@logtape/logtape";
+// LogTape set-up for the CLI: stderr always (journald reads it; stdout carries the data), a
+// rotating file when asked.
+import {
+  configure,
+  getLogger,
+  getTextFormatter,
+  type Logger,
+  type LogLevel,
+  type Sink,
+} from "@logtape/logtape";
 import { getRotatingFileSink } from "@logtape/file";
 
 /** Where and how much to log. */
@@ -10,8 +18,12 @@ export interface LoggingOptions {
 
 /** Configures LogTape once for the process; returns the CLI's logger. */
 export async function setupLogging(options: LoggingOptions): Promise<Logger> {
-  const sinks: Record<string, ReturnType<typeof getConsoleSink>> = {
-    console: getConsoleSink({ console: { ...console, info: console.error, debug: console.error } as Console }),
+  const format = getTextFormatter();
+  const encoder = new TextEncoder();
+  const sinks: Record<string, Sink> = {
+    stderr: (record) => {
+      Deno.stderr.writeSync(encoder.encode(format(record)));
+    },
   };
   if (options.file) {
     sinks.file = getRotatingFileSink(options.file, { maxSize: 10 * 1024 * 1024, maxFiles: 5 });
@@ -21,7 +33,7 @@ export async function setupLogging(options: LoggingOptions): Promise<Logger> {
     sinks,
     loggers: [
       { category: ["ftagent"], lowestLevel: options.level, sinks: Object.keys(sinks) },
-      { category: ["logtape", "meta"], lowestLevel: "warning", sinks: ["console"] },
+      { category: ["logtape", "meta"], lowestLevel: "warning", sinks: ["stderr"] },
     ],
   });
   return getLogger(["ftagent"]);

@@ -14,7 +14,8 @@ import { parseCommand } from "./_args.ts";
 import { setupLogging } from "./_logging.ts";
 
 /** Usage text of `capture`. */
-export const CAPTURE_USAGE = `ftagent capture [--interface IF] [--filter BPF] [--duration S] [--json]
+export const CAPTURE_USAGE =
+  `ftagent capture [--interface IF] [--filter BPF] [--duration S] [--json]
 
 Captures live and prints one line per second, then a summary with kernel drop counters.
   --interface IF  interface to capture on (default: the one carrying the default route)

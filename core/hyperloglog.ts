@@ -7,18 +7,11 @@
 
 import { hashWords } from "./_hash.ts";
 
-/** 2^-r for every possible register value (0..32), so the estimate needs no `Math.pow`. */
-const POW2_NEG = /* @__PURE__ */ (() => {
-  const t = new Float64Array(33);
-  for (let r = 0; r <= 32; r++) t[r] = 2 ** -r;
-  return t;
-})();
-
-const TWO_32 = 4294967296;
-
 /**
- * A HyperLogLog sketch over 32-bit hashes (Flajolet et al., 2007) with the standard
- * corrections: linear counting for small cardinalities and the 32-bit large-range correction.
+ * A HyperLogLog sketch over 32-bit hashes (Flajolet et al., 2007), with an estimator that
+ * stays unbiased from a single key to the ~10^8 keys a 32-bit hash can tell apart
+ * (small-range linear counting and large-range corrections included: see
+ * {@linkcode HyperLogLog.estimate}).
  *
  * With the default precision 14 (16384 one-byte registers) the relative standard error is
  * about 1.04 / sqrt(16384) = 0.8%. Adding and merging allocate nothing; two sketches of the
@@ -79,32 +72,59 @@ export class HyperLogLog {
     }
   }
 
-  /** Estimated number of distinct keys added since the last reset (not rounded). */
+  /**
+   * Estimated number of distinct keys added since the last reset (not rounded).
+   *
+   * Uses Ertl's improved estimator ("New cardinality estimation algorithms for HyperLogLog
+   * sketches", 2017): computed from the histogram of register values, it folds in the
+   * small-range (linear counting) and large-range (hash saturation) corrections and, unlike
+   * the classic estimator with its switch to linear counting at 2.5 m, has no bias bump in
+   * between (the classic one reads about 2% high near 40,000 keys at precision 14).
+   */
   estimate(): number {
     const regs = this.#registers;
     const m = regs.length;
-    let sum = 0;
-    let zeros = 0;
-    for (let i = 0; i < m; i++) {
-      const r = regs[i];
-      sum += POW2_NEG[r];
-      if (r === 0) zeros++;
-    }
-    const alpha = m === 16 ? 0.673 : m === 32 ? 0.697 : m === 64 ? 0.709 : 0.7213 / (1 + 1.079 / m);
-    const raw = (alpha * m * m) / sum;
-    if (raw <= 2.5 * m) {
-      // Small range: linear counting over the empty registers is far more accurate.
-      return zeros > 0 ? m * Math.log(m / zeros) : raw;
-    }
-    if (raw > TWO_32 / 30) {
-      // Large range: correct for collisions of the 32-bit hash.
-      return -TWO_32 * Math.log(1 - raw / TWO_32);
-    }
-    return raw;
+    const q = 32 - this.precision;
+    const hist = new Float64Array(q + 2);
+    for (let i = 0; i < m; i++) hist[regs[i]]++;
+    let z = m * tau(1 - hist[q + 1] / m);
+    for (let k = q; k >= 1; k--) z = 0.5 * (z + hist[k]);
+    z += m * sigma(hist[0] / m);
+    return (m * m) / (2 * Math.LN2) / z;
   }
 
   /** Empties the sketch for reuse (no reallocation). */
   reset(): void {
     this.#registers.fill(0);
   }
+}
+
+/** Ertl's sigma(x) = x + sum_{k>=1} x^(2^k) 2^(k-1), for the share of empty registers. */
+function sigma(x: number): number {
+  if (x === 1) return Infinity;
+  let y = 1;
+  let z = x;
+  let last: number;
+  do {
+    x *= x;
+    last = z;
+    z += x * y;
+    y += y;
+  } while (z !== last);
+  return z;
+}
+
+/** Ertl's tau(x) = (1 - x - sum_{k>=1} (1 - x^(2^-k))^2 2^-k) / 3, for saturated registers. */
+function tau(x: number): number {
+  if (x === 0 || x === 1) return 0;
+  let y = 1;
+  let z = 1 - x;
+  let last: number;
+  do {
+    x = Math.sqrt(x);
+    last = z;
+    y *= 0.5;
+    z -= (1 - x) * (1 - x) * y;
+  } while (z !== last);
+  return z / 3;
 }

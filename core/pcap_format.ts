@@ -86,7 +86,9 @@ export class CaptureParser {
   finish(leftover: number): void {
     if (this.format === null) {
       throw new CaptureFormatError(
-        leftover === 0 ? "empty file: not a pcap or pcapng capture" : "not a pcap or pcapng capture (file too short)",
+        leftover === 0
+          ? "empty file: not a pcap or pcapng capture"
+          : "not a pcap or pcapng capture (file too short)",
       );
     }
     if (leftover > 0) {
@@ -118,7 +120,13 @@ export class CaptureParser {
     );
   }
 
-  #parsePcap(buf: Uint8Array, view: DataView, start: number, end: number, sink: PacketSink): number {
+  #parsePcap(
+    buf: Uint8Array,
+    view: DataView,
+    start: number,
+    end: number,
+    sink: PacketSink,
+  ): number {
     const little = this.#little;
     const nanos = this.#nanos;
     const linktype = this.linktype;
@@ -223,7 +231,9 @@ export class CaptureParser {
       }
       opt += 4 + ((olen + 3) & ~3);
     }
-    if (!(units >= 1 && units <= 2 ** 40)) throw this.#blockError("unsupported timestamp resolution");
+    if (!(units >= 1 && units <= 2 ** 40)) {
+      throw this.#blockError("unsupported timestamp resolution");
+    }
     this.#ifUnitsPerSec[id] = units;
     if (id === 0) {
       this.linktype = this.#ifLinktype[0];
@@ -245,7 +255,14 @@ export class CaptureParser {
       this.#ifUnitsPerSec[id],
     );
     this.records++;
-    sink.packet(buf, pos + 28, capLen, wireLen < capLen ? capLen : wireLen, tsUs, this.#ifLinktype[id]);
+    sink.packet(
+      buf,
+      pos + 28,
+      capLen,
+      wireLen < capLen ? capLen : wireLen,
+      tsUs,
+      this.#ifLinktype[id],
+    );
   }
 
   #simple(buf: Uint8Array, view: DataView, pos: number, len: number, sink: PacketSink): void {
@@ -273,7 +290,14 @@ export class CaptureParser {
       this.#ifUnitsPerSec[id],
     );
     this.records++;
-    sink.packet(buf, pos + 28, capLen, wireLen < capLen ? capLen : wireLen, tsUs, this.#ifLinktype[id]);
+    sink.packet(
+      buf,
+      pos + 28,
+      capLen,
+      wireLen < capLen ? capLen : wireLen,
+      tsUs,
+      this.#ifLinktype[id],
+    );
   }
 
   /**

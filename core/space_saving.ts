@@ -21,12 +21,13 @@ export interface SpaceSavingEntry {
  * A Space-Saving summary with a fixed number of counters over keys of four 32-bit words.
  *
  * Guarantees, for a stream of total weight N into K counters: every key whose true weight
- * exceeds N / K holds a counter, and each counter overestimates its key's weight by at most
- * its `error`, which is at most N / K (the minimum counter). After {@linkcode merge} the
- * overestimate bounds of the two summaries add up.
+ * exceeds N / K holds a counter, each count is at least its key's true weight and at most
+ * `error` above it, and `error` is at most the minimum count, itself at most N / K.
+ * After {@linkcode merge}, counts are still overestimates with `count - error` a lower bound,
+ * and a key left out had at most the minimum count.
  *
  * Everything lives in typed arrays allocated once: keys, counts and errors per counter, an
- * open-addressing table (linear probing, backward-shift deletion, load factor <= 1/4) from
+ * open-addressing table (linear probing, backward-shift deletion, load factor <= 1/16) from
  * key to counter, and a stack of the counters at the minimum count for eviction (amortized
  * O(1): see `#rescanMin`). `add` allocates nothing.
  */
@@ -49,6 +50,7 @@ export class SpaceSaving {
   #minTop = 0;
   #min = 0;
   #size = 0;
+  #total = 0;
 
   /** Creates an empty summary with `capacity` counters (default 64). */
   constructor(capacity = 64) {
@@ -61,8 +63,10 @@ export class SpaceSaving {
     this.#errors = new Float64Array(capacity);
     this.#hashes = new Int32Array(capacity);
     this.#bucket = new Int32Array(capacity);
+    // A sparse table (load <= 1/16) makes a miss end at its first bucket almost always:
+    // on random keys that saves branch mispredictions, which cost more than the memory.
     let buckets = 16;
-    while (buckets < capacity * 4) buckets *= 2;
+    while (buckets < capacity * 16) buckets *= 2;
     this.#table = new Int32Array(buckets * 2);
     this.#mask = buckets - 1;
     this.#minStack = new Int32Array(capacity);
@@ -73,11 +77,9 @@ export class SpaceSaving {
     return this.#size;
   }
 
-  /** Total weight added since the last reset (N; counters always sum to it). */
+  /** Total weight added since the last reset (N), merged summaries included. */
   get total(): number {
-    let sum = 0;
-    for (let s = 0; s < this.#size; s++) sum += this.#counts[s];
-    return sum;
+    return this.#total;
   }
 
   /** Adds `count` (default 1) to a key given as four 32-bit words. */
@@ -93,6 +95,7 @@ export class SpaceSaving {
    */
   addHashed(hash: number, w0: number, w1: number, w2: number, w3: number, count?: number): void {
     const c = count === undefined ? 1 : count;
+    this.#total += c;
     w0 |= 0;
     w1 |= 0;
     w2 |= 0;
@@ -140,7 +143,6 @@ export class SpaceSaving {
       const bucket = this.#bucket;
       let hole = bucket[slot];
       let j = hole;
-      let shifted = false;
       for (;;) {
         j = (j + 1) & mask;
         const e = table[(j << 1) | 1];
@@ -152,14 +154,13 @@ export class SpaceSaving {
           table[(hole << 1) | 1] = e;
           bucket[e - 1] = hole;
           hole = j;
-          shifted = true;
         }
       }
       table[(hole << 1) | 1] = 0;
-      if (shifted) {
-        i = hash & mask;
-        while (table[(i << 1) | 1] !== 0) i = (i + 1) & mask;
-      }
+      // Only that bucket became empty: if it lies on the new key's probe path before the
+      // empty bucket found there, the key goes in it instead.
+      const home = hash & mask;
+      if (((hole - home) & mask) < ((i - home) & mask)) i = hole;
     }
     const o = slot << 2;
     keys[o] = w0;
@@ -172,17 +173,69 @@ export class SpaceSaving {
     table[(i << 1) | 1] = slot + 1;
   }
 
-  /** Folds every counter of `other` into this summary (weighted adds carrying their errors). */
+  /**
+   * Folds `other` into this summary, as a summary of both streams (mergeable Space-Saving,
+   * Agarwal et al. 2012): a key held by both gets the sum of its counts and errors; a key held
+   * by one only also gets the other's minimum count (the most it can have had there unseen,
+   * 0 when that summary is not full), added to its count and error; the `capacity` largest
+   * counters are kept. Counts stay overestimates, `count - error` stays a lower bound, and
+   * every key left out had at most the new minimum.
+   */
   merge(other: SpaceSaving): void {
-    const keys = other.#keys;
-    for (let s = 0; s < other.#size; s++) {
+    const min1 = this.#size === this.capacity ? this.#minCount() : 0;
+    const min2 = other.#size === other.capacity ? other.#minCount() : 0;
+    const merged: { h: number; o: number; from: SpaceSaving; count: number; error: number }[] = [];
+    const taken = new Uint8Array(other.#size);
+    const keys = this.#keys;
+    for (let s = 0; s < this.#size; s++) {
       const o = s << 2;
-      const h = other.#hashes[s];
-      const w0 = keys[o], w1 = keys[o + 1], w2 = keys[o + 2], w3 = keys[o + 3];
-      this.addHashed(h, w0, w1, w2, w3, other.#counts[s]);
-      // The key now holds a counter; its overestimate bound grows by other's.
-      this.#errors[this.#find(h, w0, w1, w2, w3)] += other.#errors[s];
+      const h = this.#hashes[s];
+      const t = other.#find(h, keys[o], keys[o + 1], keys[o + 2], keys[o + 3]);
+      if (t >= 0) taken[t] = 1;
+      merged.push({
+        h,
+        o,
+        from: this,
+        count: this.#counts[s] + (t >= 0 ? other.#counts[t] : min2),
+        error: this.#errors[s] + (t >= 0 ? other.#errors[t] : min2),
+      });
     }
+    for (let t = 0; t < other.#size; t++) {
+      if (taken[t] === 0) {
+        merged.push({
+          h: other.#hashes[t],
+          o: t << 2,
+          from: other,
+          count: min1 + other.#counts[t],
+          error: min1 + other.#errors[t],
+        });
+      }
+    }
+    const word = (e: (typeof merged)[number], i: number) => e.from.#keys[e.o + i] >>> 0;
+    merged.sort((a, b) =>
+      b.count - a.count || word(a, 0) - word(b, 0) || word(a, 1) - word(b, 1) ||
+      word(a, 2) - word(b, 2) || word(a, 3) - word(b, 3)
+    );
+    if (merged.length > this.capacity) merged.length = this.capacity;
+    // Read every key before this summary's own arrays are overwritten.
+    const rows = merged.map((e) => ({
+      ...e,
+      w: [0, 1, 2, 3].map((i) => e.from.#keys[e.o + i] | 0),
+    }));
+    const total = this.#total + other.#total;
+    this.reset();
+    for (const e of rows) {
+      this.addHashed(e.h, e.w[0], e.w[1], e.w[2], e.w[3], e.count);
+      this.#errors[this.#size - 1] = e.error;
+    }
+    this.#total = total;
+  }
+
+  /** The smallest count held (Infinity when empty). */
+  #minCount(): number {
+    let min = Infinity;
+    for (let s = 0; s < this.#size; s++) if (this.#counts[s] < min) min = this.#counts[s];
+    return min;
   }
 
   /** Estimated count of a key (0 when it holds no counter). */
@@ -213,6 +266,7 @@ export class SpaceSaving {
     this.#table.fill(0);
     this.#size = 0;
     this.#minTop = 0;
+    this.#total = 0;
   }
 
   /** Counter holding a key (signed words), or -1. */

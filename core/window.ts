@@ -237,8 +237,21 @@ export class Window {
   readonly #srcCount = new HyperLogLog(14);
   readonly #topSrc: SpaceSaving;
   readonly #topDst: SpaceSaving;
-  readonly #topSrcPort: SpaceSaving;
-  readonly #topDstPort: SpaceSaving;
+  // Current run of one source address (already in the HyperLogLog; not yet in the entropy
+  // buckets and top-K table) and of one destination address.
+  #srcRun = 0;
+  #srcHash = 0;
+  #srcW0 = 0;
+  #srcW1 = 0;
+  #srcW2 = 0;
+  #srcW3 = 0;
+  #dstRun = 0;
+  #dstW0 = 0;
+  #dstW1 = 0;
+  #dstW2 = 0;
+  #dstW3 = 0;
+  readonly #srcPorts = new Float64Array(65536);
+  readonly #dstPorts = new Float64Array(65536);
 
   /** Creates an empty window starting at 0 and covering 1 second. */
   constructor(options: WindowOptions = {}) {
@@ -246,8 +259,6 @@ export class Window {
     this.topK = topK;
     this.#topSrc = new SpaceSaving(topK);
     this.#topDst = new SpaceSaving(topK);
-    this.#topSrcPort = new SpaceSaving(topK);
-    this.#topDstPort = new SpaceSaving(topK);
   }
 
   /** Frames counted so far (decodable or not). */
@@ -296,22 +307,70 @@ export class Window {
     if (frag === FRAG_FIRST) c[C_FRAG_FIRST]++;
     else if (frag === FRAG_NON_FIRST) c[C_FRAG_NON_FIRST]++;
 
+    // Addresses: consecutive packets from one source (or to one destination) are counted as
+    // a run and folded into the sketches when the address changes: a flood from one host
+    // costs a comparison per packet. Words are read signed: they stay small integers in V8.
     const src = meta.src;
-    // Signed words stay small integers in V8 (unsigned ones above 2^31 would be boxed).
     const s0 = src[0] | 0, s1 = src[1] | 0, s2 = src[2] | 0, s3 = src[3] | 0;
-    const h = hashWords(s0, s1, s2, s3);
-    this.#srcCount.addHash(h);
-    this.#entropy[h & ENTROPY_MASK]++;
-    this.#topSrc.addHashed(h, s0, s1, s2, s3, 1);
+    if (
+      s3 === this.#srcW3 && s2 === this.#srcW2 && s1 === this.#srcW1 && s0 === this.#srcW0 &&
+      this.#srcRun !== 0
+    ) {
+      this.#srcRun++;
+    } else {
+      if (this.#srcRun !== 0) this.#flushSrc();
+      const h = hashWords(s0, s1, s2, s3);
+      this.#srcCount.addHash(h);
+      this.#srcHash = h;
+      this.#srcW0 = s0;
+      this.#srcW1 = s1;
+      this.#srcW2 = s2;
+      this.#srcW3 = s3;
+      this.#srcRun = 1;
+    }
     const dst = meta.dst;
     const d0 = dst[0] | 0, d1 = dst[1] | 0, d2 = dst[2] | 0, d3 = dst[3] | 0;
-    this.#topDst.addHashed(hashWords(d0, d1, d2, d3), d0, d1, d2, d3, 1);
+    if (
+      d3 === this.#dstW3 && d2 === this.#dstW2 && d1 === this.#dstW1 && d0 === this.#dstW0 &&
+      this.#dstRun !== 0
+    ) {
+      this.#dstRun++;
+    } else {
+      if (this.#dstRun !== 0) this.#flushDst();
+      this.#dstW0 = d0;
+      this.#dstW1 = d1;
+      this.#dstW2 = d2;
+      this.#dstW3 = d3;
+      this.#dstRun = 1;
+    }
 
     if ((cls === P_TCP || cls === P_UDP) && frag !== FRAG_NON_FIRST) {
-      this.#topSrcPort.add(0, 0, 0, meta.srcPort, 1);
-      this.#topDstPort.add(0, 0, 0, meta.dstPort, 1);
+      this.#srcPorts[meta.srcPort & 0xffff]++;
+      this.#dstPorts[meta.dstPort & 0xffff]++;
       if (cls === P_TCP) this.#flags[meta.tcpFlags & 0xff]++;
     }
+  }
+
+  /** Folds the current source-address run into the entropy buckets and top-K table. */
+  #flushSrc(): void {
+    const run = this.#srcRun;
+    const h = this.#srcHash;
+    this.#entropy[h & ENTROPY_MASK] += run;
+    this.#topSrc.addHashed(h, this.#srcW0, this.#srcW1, this.#srcW2, this.#srcW3, run);
+    this.#srcRun = 0;
+  }
+
+  /** Folds the current destination-address run into its top-K table. */
+  #flushDst(): void {
+    const d0 = this.#dstW0, d1 = this.#dstW1, d2 = this.#dstW2, d3 = this.#dstW3;
+    this.#topDst.addHashed(hashWords(d0, d1, d2, d3), d0, d1, d2, d3, this.#dstRun);
+    this.#dstRun = 0;
+  }
+
+  /** Folds pending address runs into the sketches (before reading or merging them). */
+  #flushRuns(): void {
+    if (this.#srcRun !== 0) this.#flushSrc();
+    if (this.#dstRun !== 0) this.#flushDst();
   }
 
   /**
@@ -324,6 +383,8 @@ export class Window {
     const end = Math.max(this.start + this.seconds, other.start + other.seconds);
     this.start = Math.min(this.start, other.start);
     this.seconds = end - this.start;
+    this.#flushRuns();
+    other.#flushRuns();
     addInto(this.#c, other.#c);
     addInto(this.#protoPackets, other.#protoPackets);
     addInto(this.#protoBytes, other.#protoBytes);
@@ -334,14 +395,16 @@ export class Window {
     this.#srcCount.merge(other.#srcCount);
     this.#topSrc.merge(other.#topSrc);
     this.#topDst.merge(other.#topDst);
-    this.#topSrcPort.merge(other.#topSrcPort);
-    this.#topDstPort.merge(other.#topDstPort);
+    addInto(this.#srcPorts, other.#srcPorts);
+    addInto(this.#dstPorts, other.#dstPorts);
   }
 
   /** Empties the window for reuse, starting at `start` (epoch seconds) for `seconds` (1). */
   reset(start: number, seconds = 1): void {
     this.start = start;
     this.seconds = seconds;
+    this.#srcRun = 0;
+    this.#dstRun = 0;
     this.#c.fill(0);
     this.#protoPackets.fill(0);
     this.#protoBytes.fill(0);
@@ -352,12 +415,13 @@ export class Window {
     this.#srcCount.reset();
     this.#topSrc.reset();
     this.#topDst.reset();
-    this.#topSrcPort.reset();
-    this.#topDstPort.reset();
+    this.#srcPorts.fill(0);
+    this.#dstPorts.fill(0);
   }
 
   /** The window's statistics as plain data, with the `topN` (default 10) of each top list. */
   snapshot(topN = 10): WindowStats {
+    this.#flushRuns();
     const c = this.#c;
     const packets = c[C_PACKETS];
     const bytes = c[C_BYTES];
@@ -367,7 +431,16 @@ export class Window {
     const protocol = (i: number): ProtocolCounter => ({ packets: pp[i], bytes: pb[i] });
 
     const flags = this.#flags;
-    const tcpFlags: TcpFlagCounts = { FIN: 0, SYN: 0, RST: 0, PSH: 0, ACK: 0, URG: 0, ECE: 0, CWR: 0 };
+    const tcpFlags: TcpFlagCounts = {
+      FIN: 0,
+      SYN: 0,
+      RST: 0,
+      PSH: 0,
+      ACK: 0,
+      URG: 0,
+      ECE: 0,
+      CWR: 0,
+    };
     const combos: Record<string, number> = {};
     for (let f = 0; f < 256; f++) {
       const n = flags[f];
@@ -412,8 +485,8 @@ export class Window {
       ttl,
       top_src_ips: topAddresses(this.#topSrc, topN),
       top_dst_ips: topAddresses(this.#topDst, topN),
-      top_src_ports: topPorts(this.#topSrcPort, topN),
-      top_dst_ports: topPorts(this.#topDstPort, topN),
+      top_src_ports: topPorts(this.#srcPorts, topN),
+      top_dst_ports: topPorts(this.#dstPorts, topN),
       src_count: Math.round(this.#srcCount.estimate()),
       src_ip_entropy: round3(bucketEntropy(this.#entropy)),
     };
@@ -435,8 +508,21 @@ function topAddresses(table: SpaceSaving, n: number): TopAddress[] {
   }));
 }
 
-function topPorts(table: SpaceSaving, n: number): TopPort[] {
-  return table.top(n).map((e) => ({ port: e.key[3], count: e.count }));
+/** The `n` ports with the highest counts, count descending, ties by port ascending. */
+function topPorts(counts: Float64Array, n: number): TopPort[] {
+  // Insertion into a short sorted list: one pass over 65536 counters, once per window.
+  const top: TopPort[] = [];
+  if (n <= 0) return top;
+  for (let port = 0; port < counts.length; port++) {
+    const count = counts[port];
+    if (count === 0) continue;
+    if (top.length === n && count <= top[n - 1].count) continue;
+    let at = top.length === n ? n - 1 : top.length;
+    while (at > 0 && top[at - 1].count < count) at--;
+    if (top.length === n) top.pop();
+    top.splice(at, 0, { port, count });
+  }
+  return top;
 }
 
 /** Shannon entropy (bits) of the distribution of counts over buckets. */

@@ -122,6 +122,7 @@ export class PcapHandle {
   readonly #dumper: Deno.PointerObject;
   readonly #dumpFn: Deno.PointerObject;
   readonly #pollFd: Int32Array<ArrayBuffer>;
+  readonly #pollEvents: Int16Array<ArrayBuffer>;
   readonly #pollPtr: Deno.PointerValue;
   readonly #statBuf = new Uint32Array(4);
   readonly #statPtr: Deno.PointerValue;
@@ -155,10 +156,7 @@ export class PcapHandle {
     if (!(snap > 0 && snap <= MAX_SNAPLEN)) snap = MAX_SNAPLEN;
     this.snaplen = snap;
     const record = PCAP_RECORD_HEADER + snap;
-    this.batchPackets = Math.max(
-      1,
-      Math.min(MAX_BATCH_PACKETS, Math.floor((batchBytes - PCAP_FILE_HEADER) / record)),
-    );
+    this.batchPackets = clampInt((batchBytes - PCAP_FILE_HEADER) / record, 1, MAX_BATCH_PACKETS);
     // Room for the file header and a full batch of snaplen-sized records, plus slack: the
     // stream reaching the end of the buffer means a record overflowed it.
     this.#limit = PCAP_FILE_HEADER + this.batchPackets * record;
@@ -174,10 +172,12 @@ export class PcapHandle {
     }
     this.#dumper = dumper;
     this.#dumpFn = pcap.pcap_dump as Deno.PointerObject;
-    this.#pollFd = new Int32Array(2);
+    // struct pollfd { int fd; short events; short revents; }
+    const pollfd = new ArrayBuffer(8);
+    this.#pollFd = new Int32Array(pollfd, 0, 1);
+    this.#pollEvents = new Int16Array(pollfd, 4, 2);
     this.#pollFd[0] = live ? pcap.pcap_get_selectable_fd(p) : -1;
-    this.#pollFd[1] = POLLIN; // events = POLLIN, revents = 0 (little-endian short pair)
-    this.#pollPtr = Deno.UnsafePointer.of(this.#pollFd);
+    this.#pollPtr = Deno.UnsafePointer.of(pollfd);
     this.#statPtr = Deno.UnsafePointer.of(this.#statBuf);
   }
 
@@ -311,7 +311,8 @@ export class PcapHandle {
       await this.yieldToEventLoop();
       return true;
     }
-    this.#pollFd[1] = POLLIN;
+    this.#pollEvents[0] = POLLIN;
+    this.#pollEvents[1] = 0;
     this.#inFlight++;
     try {
       const n = await this.#lib.libc.poll(this.#pollPtr, 1n, Math.max(0, Math.floor(timeoutMs)));

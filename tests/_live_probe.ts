@@ -4,7 +4,10 @@
  * since a capture sees the interfaces of its own namespace.
  *
  * Arguments: `--iface IF` (required), `--seconds S` (longest run, default 5), `--filter EXPR`,
- * `--no-promisc`, `--library PATH`, `--stdin-stop` (also stop when standard input closes).
+ * `--no-promisc`, `--library PATH`, `--stdin-stop` (also stop when standard input closes),
+ * `--buffer-mb N` (kernel ring size), `--start-delay-ms N` (open, then wait before reading:
+ * the ring fills, and the result's `drainMs` shows how fast it is read back),
+ * `--close-after-ms N` (call `close()` during the run instead of aborting it).
  *
  * Output, one JSON object per line on stdout:
  * - `{"ready": true, ...}` once the interface is open (packets sent after this are captured);
@@ -34,6 +37,8 @@ export interface ProbeResult {
   maxTickGapMs: number;
   maxLagMs: number;
   runMs: number;
+  /** Run time between the first and the last packet (ms, 1024-packet resolution). */
+  drainMs: number;
   cpuUserMs: number;
   cpuSystemMs: number;
 }
@@ -49,6 +54,8 @@ class CountingSink implements PacketSink {
   decoded = 0;
   malformed = 0;
   tcpSyn = 0;
+  firstAt = -1;
+  lastAt = -1;
   readonly meta = new PacketMeta();
 
   packet(
@@ -59,7 +66,8 @@ class CountingSink implements PacketSink {
     tsUs: number,
     linktype: number,
   ): void {
-    this.packets++;
+    if (this.packets === 0) this.firstAt = performance.now();
+    if ((++this.packets & 1023) === 0) this.lastAt = performance.now();
     this.bytes += wireLen;
     const m = this.meta;
     m.tsUs = tsUs;
@@ -87,6 +95,7 @@ async function main(): Promise<number> {
       filter: arg("--filter"),
       promisc: !Deno.args.includes("--no-promisc"),
       libraryPath: arg("--library"),
+      bufferBytes: arg("--buffer-mb") ? Number(arg("--buffer-mb")) * 1024 * 1024 : undefined,
     });
   } catch (err) {
     const message = err instanceof Error ? err.message : String(err);
@@ -105,12 +114,16 @@ async function main(): Promise<number> {
 
   const ac = new AbortController();
   const stopTimer = setTimeout(() => ac.abort(), seconds * 1000);
+  const closeAfter = Number(arg("--close-after-ms") ?? "0");
+  const closeTimer = closeAfter > 0 ? setTimeout(() => source.close(), closeAfter) : undefined;
   if (Deno.args.includes("--stdin-stop")) {
     // Any input, or the end of input, stops the capture.
     Deno.stdin.read(new Uint8Array(64)).finally(() => ac.abort());
   }
 
   console.log(JSON.stringify({ ready: true, linktype: source.linktype, warning: source.warning }));
+  const delay = Number(arg("--start-delay-ms") ?? "0");
+  if (delay > 0) await new Promise((r) => setTimeout(r, delay));
   const sink = new CountingSink();
   let ticks = 0;
   let lastTick = -1;
@@ -129,6 +142,7 @@ async function main(): Promise<number> {
   const runMs = performance.now() - t0;
   const cpu = process.cpuUsage(cpu0);
   clearTimeout(stopTimer);
+  clearTimeout(closeTimer);
   clearInterval(lagTimer);
   source.close();
   const result: ProbeResult = {
@@ -143,6 +157,7 @@ async function main(): Promise<number> {
     maxTickGapMs: Math.round(maxTickGap * 10) / 10,
     maxLagMs: Math.round(maxLag * 10) / 10,
     runMs: Math.round(runMs),
+    drainMs: sink.lastAt > sink.firstAt ? Math.round(sink.lastAt - sink.firstAt) : 0,
     cpuUserMs: Math.round(cpu.user / 1000),
     cpuSystemMs: Math.round(cpu.system / 1000),
   };

@@ -36,7 +36,8 @@ export interface NetnsPairOptions {
   quiet?: boolean;
 }
 
-let pairCount = 0;
+// A random start keeps names apart when several test modules make pairs in one process.
+let pairCount = Math.floor(Math.random() * 200);
 
 /** Two namespaces `a` and `b`, with veth `ifA` (in `a`, `addrA`) linked to `ifB` (in `b`, `addrB`). */
 export class NetnsPair {

@@ -183,6 +183,22 @@ Deno.test({
   },
 });
 
+Deno.test({
+  name: "LibpcapFileSource stops at once when the signal is already aborted",
+  ignore: noCorpus,
+  async fn() {
+    const source = new LibpcapFileSource(corpusFiles[0]);
+    try {
+      const log = new FrameLog();
+      await source.run(log, { signal: AbortSignal.abort() });
+      assertEquals(log.tsUs.length, 0);
+      assertEquals(source.stats(), { packets: 0, received: 0, dropped: 0, ifDropped: 0 });
+    } finally {
+      source.close();
+    }
+  },
+});
+
 // ---------------------------------------------------------------------------------------------
 // One-line errors.
 
@@ -486,6 +502,31 @@ Deno.test({
       assert(r.maxLagMs < 200, `event-loop lag ${r.maxLagMs} ms`);
       assert(r.ticks >= 15, `only ${r.ticks} onTick calls in 2 s`);
       assert(r.maxTickGapMs <= 100, `onTick gap ${r.maxTickGapMs} ms`);
+    } finally {
+      await pair.destroy();
+    }
+  },
+});
+
+Deno.test({
+  name: "closing a LiveSource while it waits for packets ends run() promptly",
+  ignore: netnsReason !== null,
+  async fn() {
+    const pair = await createNetnsPair();
+    try {
+      const out = await runProbe(pair, pair.b, [
+        "--iface",
+        pair.ifB,
+        "--seconds",
+        "5",
+        "--close-after-ms",
+        "300",
+      ]);
+      assertEquals(out.code, 0, out.stderr);
+      assert(
+        out.result.runMs >= 290 && out.result.runMs < 600,
+        `run() lasted ${out.result.runMs} ms`,
+      );
     } finally {
       await pair.destroy();
     }

@@ -14,7 +14,14 @@ interface Rec {
 
 class Collect implements PacketSink {
   readonly records: Rec[] = [];
-  packet(buf: Uint8Array, offset: number, capLen: number, wireLen: number, tsUs: number, linktype: number) {
+  packet(
+    buf: Uint8Array,
+    offset: number,
+    capLen: number,
+    wireLen: number,
+    tsUs: number,
+    linktype: number,
+  ) {
     let sum = 0;
     for (let i = offset; i < offset + capLen; i++) sum = (sum * 31 + buf[i]) >>> 0;
     this.records.push({ tsUs, capLen, wireLen, linktype, sum });
@@ -64,7 +71,11 @@ Deno.test("CaptureParser reads pcapng written by editcap exactly like the pcap i
       assertEquals(conv.code, 0, conv.stderr);
       const ngBytes = await Deno.readFile(ng);
       assertEquals(new DataView(ngBytes.buffer).getUint32(0), 0x0a0d0d0a);
-      assertEquals(parseChunked(ngBytes, [4096, 13]), parseChunked(await Deno.readFile(path)), path);
+      assertEquals(
+        parseChunked(ngBytes, [4096, 13]),
+        parseChunked(await Deno.readFile(path)),
+        path,
+      );
     }
   });
 });
@@ -126,7 +137,14 @@ function block(type: number, body: number[]): Uint8Array {
 
 const u16 = (n: number) => [n & 0xff, n >>> 8];
 const u32 = (n: number) => [n & 0xff, (n >>> 8) & 0xff, (n >>> 16) & 0xff, n >>> 24];
-const shb = () => block(0x0a0d0d0a, [...u32(0x1a2b3c4d), ...u16(1), ...u16(0), ...u32(0xffffffff), ...u32(0xffffffff)]);
+const shb = () =>
+  block(0x0a0d0d0a, [
+    ...u32(0x1a2b3c4d),
+    ...u16(1),
+    ...u16(0),
+    ...u32(0xffffffff),
+    ...u32(0xffffffff),
+  ]);
 const idb = (linktype: number, tsresol?: number) =>
   block(1, [
     ...u16(linktype),
@@ -180,11 +198,18 @@ Deno.test("CaptureParser rejects bad input with one-line reasons", () => {
     const used = p.parse(bytes, 0, bytes.length, sink);
     p.finish(bytes.length - used);
   };
-  assertThrows(() => parse(new TextEncoder().encode("hello, world, not a capture")), /magic 0x68656c6c/);
+  assertThrows(
+    () => parse(new TextEncoder().encode("hello, world, not a capture")),
+    /magic 0x68656c6c/,
+  );
   assertThrows(() => parse(new Uint8Array(0)), /empty file/);
   assertThrows(() => parse(new Uint8Array([0xd4, 0xc3])), /too short/);
-  const good = new PcapBuilder(1).add(new Uint8Array(64), 1e15).add(new Uint8Array(64), 1e15).bytes();
-  assertThrows(() => parse(good.subarray(0, good.length - 10)), /truncated capture: the last record at byte 104 is cut \(70 bytes/);
+  const good = new PcapBuilder(1).add(new Uint8Array(64), 1e15).add(new Uint8Array(64), 1e15)
+    .bytes();
+  assertThrows(
+    () => parse(good.subarray(0, good.length - 10)),
+    /truncated capture: the last record at byte 104 is cut \(70 bytes/,
+  );
   const huge = good.slice();
   new DataView(huge.buffer).setUint32(24 + 8, 10_000_000, true);
   assertThrows(() => parse(huge), /corrupt pcap record at byte 24: captured length 10000000/);
