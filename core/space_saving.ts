@@ -128,13 +128,17 @@ export class SpaceSaving {
     } else {
       const stack = this.#minStack;
       const min = this.#min;
+      let top = this.#minTop;
       for (;;) {
-        if (this.#minTop === 0) {
+        if (top === 0) {
           slot = this.#rescanMin();
           break;
         }
-        slot = stack[--this.#minTop];
-        if (counts[slot] === min) break;
+        slot = stack[--top];
+        if (counts[slot] === min) {
+          this.#minTop = top;
+          break;
+        }
       }
       const m = counts[slot];
       counts[slot] = m + c;

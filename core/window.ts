@@ -9,7 +9,7 @@ import { hashWords } from "./_hash.ts";
 import { formatAddressWords } from "./address.ts";
 import { HyperLogLog } from "./hyperloglog.ts";
 import { Fragment, type PacketMeta } from "./packet.ts";
-import { SpaceSaving } from "./space_saving.ts";
+import { SpaceSaving, type SpaceSavingEntry } from "./space_saving.ts";
 
 /** Packets and bytes of one protocol class. */
 export interface ProtocolCounter {
@@ -40,13 +40,13 @@ export interface PacketLengthHistogram {
   "1500+": number;
 }
 
-/** A top-talker address and its (Space-Saving, never under-) estimated packet count. */
+/** A top-talker address and the packets it is guaranteed to have sent (never an overestimate). */
 export interface TopAddress {
   ip: string;
   count: number;
 }
 
-/** A top TCP/UDP port and its (Space-Saving, never under-) estimated packet count. */
+/** A top TCP/UDP port and its guaranteed packet count (never an overestimate). */
 export interface TopPort {
   port: number;
   count: number;
@@ -198,20 +198,30 @@ const ENTROPY_BITS = 12;
 const ENTROPY_BUCKETS = 1 << ENTROPY_BITS;
 const ENTROPY_MASK = ENTROPY_BUCKETS - 1;
 
+/** `hashWords(0, 0, 0, port)` for every port: a port's top-K key hash is one load. */
+const PORT_HASH: Int32Array = /* @__PURE__ */ (() => {
+  const t = new Int32Array(65536);
+  for (let p = 0; p < 65536; p++) t[p] = hashWords(0, 0, 0, p);
+  return t;
+})();
+
 const FRAG_FIRST = Fragment.FIRST;
 const FRAG_NON_FIRST = Fragment.NON_FIRST;
 
 /**
- * Statistics of the packets of one window, in fixed memory whatever the traffic
- * (about 75 KB with the default top-K of 64).
+ * Statistics of the packets of one window, in fixed memory whatever the traffic: about
+ * 100 KB with the default top-K of 64 (plus one 256 KB port-hash table shared by all windows).
  *
  * {@linkcode add} runs once per packet and allocates nothing; {@linkcode snapshot} turns the
  * counters into plain {@linkcode WindowStats} (allocation is fine there, once per window).
- * A window is reused across seconds with {@linkcode reset}.
+ * A window is reused across seconds with {@linkcode reset}. Consecutive packets from one
+ * source (to one destination, port) are counted as a run and folded into the sketches when
+ * it ends, so floods from one host cost little; the results are the same as packet by packet.
  *
  * Sketches: distinct sources are a HyperLogLog of precision 14 (about 0.8% standard error);
- * top-K tables are Space-Saving summaries (counts may overestimate by at most
- * packets / topK, any address above that share is listed).
+ * top-K tables (addresses and ports) are Space-Saving summaries: a key with more than
+ * packets / topK packets is always tracked, and snapshots list guaranteed counts (the estimate
+ * minus its error bound), which are exact while the keys fit and never overestimate.
  *
  * Source entropy is estimated from 4096 buckets indexed by the source address hash: it is
  * exact while no two sources share a bucket (a handful of sources; with tens of sources a
@@ -250,8 +260,13 @@ export class Window {
   #dstW1 = 0;
   #dstW2 = 0;
   #dstW3 = 0;
-  readonly #srcPorts = new Float64Array(65536);
-  readonly #dstPorts = new Float64Array(65536);
+  // Current run of one source port and of one destination port (TCP/UDP).
+  #sportRun = 0;
+  #sport = 0;
+  #dportRun = 0;
+  #dport = 0;
+  readonly #topSrcPort: SpaceSaving;
+  readonly #topDstPort: SpaceSaving;
 
   /** Creates an empty window starting at 0 and covering 1 second. */
   constructor(options: WindowOptions = {}) {
@@ -259,6 +274,8 @@ export class Window {
     this.topK = topK;
     this.#topSrc = new SpaceSaving(topK);
     this.#topDst = new SpaceSaving(topK);
+    this.#topSrcPort = new SpaceSaving(topK);
+    this.#topDstPort = new SpaceSaving(topK);
   }
 
   /** Frames counted so far (decodable or not). */
@@ -345,8 +362,26 @@ export class Window {
     }
 
     if ((cls === P_TCP || cls === P_UDP) && frag !== FRAG_NON_FIRST) {
-      this.#srcPorts[meta.srcPort & 0xffff]++;
-      this.#dstPorts[meta.dstPort & 0xffff]++;
+      const sport = meta.srcPort & 0xffff;
+      if (sport === this.#sport && this.#sportRun !== 0) {
+        this.#sportRun++;
+      } else {
+        if (this.#sportRun !== 0) {
+          this.#topSrcPort.addHashed(PORT_HASH[this.#sport], 0, 0, 0, this.#sport, this.#sportRun);
+        }
+        this.#sport = sport;
+        this.#sportRun = 1;
+      }
+      const dport = meta.dstPort & 0xffff;
+      if (dport === this.#dport && this.#dportRun !== 0) {
+        this.#dportRun++;
+      } else {
+        if (this.#dportRun !== 0) {
+          this.#topDstPort.addHashed(PORT_HASH[this.#dport], 0, 0, 0, this.#dport, this.#dportRun);
+        }
+        this.#dport = dport;
+        this.#dportRun = 1;
+      }
       if (cls === P_TCP) this.#flags[meta.tcpFlags & 0xff]++;
     }
   }
@@ -367,10 +402,18 @@ export class Window {
     this.#dstRun = 0;
   }
 
-  /** Folds pending address runs into the sketches (before reading or merging them). */
+  /** Folds pending runs into the sketches (before reading or merging them). */
   #flushRuns(): void {
     if (this.#srcRun !== 0) this.#flushSrc();
     if (this.#dstRun !== 0) this.#flushDst();
+    if (this.#sportRun !== 0) {
+      this.#topSrcPort.addHashed(PORT_HASH[this.#sport], 0, 0, 0, this.#sport, this.#sportRun);
+      this.#sportRun = 0;
+    }
+    if (this.#dportRun !== 0) {
+      this.#topDstPort.addHashed(PORT_HASH[this.#dport], 0, 0, 0, this.#dport, this.#dportRun);
+      this.#dportRun = 0;
+    }
   }
 
   /**
@@ -395,8 +438,8 @@ export class Window {
     this.#srcCount.merge(other.#srcCount);
     this.#topSrc.merge(other.#topSrc);
     this.#topDst.merge(other.#topDst);
-    addInto(this.#srcPorts, other.#srcPorts);
-    addInto(this.#dstPorts, other.#dstPorts);
+    this.#topSrcPort.merge(other.#topSrcPort);
+    this.#topDstPort.merge(other.#topDstPort);
   }
 
   /** Empties the window for reuse, starting at `start` (epoch seconds) for `seconds` (1). */
@@ -415,8 +458,10 @@ export class Window {
     this.#srcCount.reset();
     this.#topSrc.reset();
     this.#topDst.reset();
-    this.#srcPorts.fill(0);
-    this.#dstPorts.fill(0);
+    this.#sportRun = 0;
+    this.#dportRun = 0;
+    this.#topSrcPort.reset();
+    this.#topDstPort.reset();
   }
 
   /** The window's statistics as plain data, with the `topN` (default 10) of each top list. */
@@ -485,8 +530,8 @@ export class Window {
       ttl,
       top_src_ips: topAddresses(this.#topSrc, topN),
       top_dst_ips: topAddresses(this.#topDst, topN),
-      top_src_ports: topPorts(this.#srcPorts, topN),
-      top_dst_ports: topPorts(this.#dstPorts, topN),
+      top_src_ports: topPorts(this.#topSrcPort, topN),
+      top_dst_ports: topPorts(this.#topDstPort, topN),
       src_count: Math.round(this.#srcCount.estimate()),
       src_ip_entropy: round3(bucketEntropy(this.#entropy)),
     };
@@ -501,28 +546,32 @@ function round3(x: number): number {
   return Math.round(x * 1000) / 1000;
 }
 
+/**
+ * The `n` keys with the highest guaranteed counts (Space-Saving's count minus its error): a
+ * listed count is evidence ("at least this many"), never an estimate inflated by evictions, and
+ * keys that cannot be shown to have sent anything are left out.
+ */
+function guaranteedTop(table: SpaceSaving, n: number): SpaceSavingEntry[] {
+  return table.top(table.capacity)
+    .map((e) => ({ key: e.key, count: e.count - e.error, error: 0 }))
+    .filter((e) => e.count > 0)
+    .sort((a, b) => b.count - a.count || compareKeys(a.key, b.key))
+    .slice(0, n);
+}
+
+function compareKeys(a: readonly number[], b: readonly number[]): number {
+  return a[0] - b[0] || a[1] - b[1] || a[2] - b[2] || a[3] - b[3];
+}
+
 function topAddresses(table: SpaceSaving, n: number): TopAddress[] {
-  return table.top(n).map((e) => ({
+  return guaranteedTop(table, n).map((e) => ({
     ip: formatAddressWords(e.key[0], e.key[1], e.key[2], e.key[3]),
     count: e.count,
   }));
 }
 
-/** The `n` ports with the highest counts, count descending, ties by port ascending. */
-function topPorts(counts: Float64Array, n: number): TopPort[] {
-  // Insertion into a short sorted list: one pass over 65536 counters, once per window.
-  const top: TopPort[] = [];
-  if (n <= 0) return top;
-  for (let port = 0; port < counts.length; port++) {
-    const count = counts[port];
-    if (count === 0) continue;
-    if (top.length === n && count <= top[n - 1].count) continue;
-    let at = top.length === n ? n - 1 : top.length;
-    while (at > 0 && top[at - 1].count < count) at--;
-    if (top.length === n) top.pop();
-    top.splice(at, 0, { port, count });
-  }
-  return top;
+function topPorts(table: SpaceSaving, n: number): TopPort[] {
+  return guaranteedTop(table, n).map((e) => ({ port: e.key[3], count: e.count }));
 }
 
 /** Shannon entropy (bits) of the distribution of counts over buckets. */

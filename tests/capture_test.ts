@@ -70,7 +70,7 @@ Deno.test({
       assertEquals(summary.packets, count);
       assertEquals(summary.dropped, 0);
       assertEquals(summary.interface, pair.ifB);
-      assert((summary.max_loop_lag_ms as number) < 200, `loop lag ${summary.max_loop_lag_ms} ms`);
+      assert((summary.max_loop_lag_ms as number) < 500, `loop lag ${summary.max_loop_lag_ms} ms`);
       // Idle seconds still produce windows: about one per second of the 4 s run.
       assert(windows.length >= 3, `${windows.length} windows`);
       assertEquals(windows.reduce((n, w) => n + (w.packets as number), 0), count);
