@@ -24,6 +24,7 @@ Captures live and prints one line per second, then a summary with kernel drop co
   --json          JSON lines, as replay --json`;
 
 const LAG_PERIOD_MS = 20;
+const LATE_PACKETS_US = 250_000;
 
 const Options = z.object({
   interface: z.string().min(1).optional(),
@@ -70,9 +71,9 @@ export async function capture(args: string[]): Promise<number> {
   try {
     await source.run(pipeline, {
       signal: stop.signal,
-      onTick: (nowUs) => {
-        pipeline.advance(nowUs);
-      },
+      // Windows close a little after their second ends on the wall clock, so packets still
+      // in a kernel block (delivered up to the block timeout late) land in their own second.
+      onTick: (nowUs) => pipeline.advance(nowUs - LATE_PACKETS_US),
     });
   } finally {
     clearTimeout(timer);
