@@ -20,6 +20,7 @@ import {
   DEFAULT_BUFFER_BYTES,
   DEFAULT_SNAPLEN,
   DEFAULT_TIMEOUT_MS,
+  type LiveCaptureOptions,
   PcapError,
   PcapHandle,
 } from "../ffi/pcap_handle.ts";
@@ -35,25 +36,8 @@ export const POLL_MS = 50;
 /** `onTick` is called whenever this much wall time passed since the last call (ms). */
 const TICK_MS = 50;
 
-/** Options for {@linkcode LiveSource}. */
-export interface LiveSourceOptions {
-  /** Interface to capture on, e.g. "eth0". */
-  device: string;
-  /** Bytes kept of each packet. Default 65535. */
-  snaplen?: number;
-  /** Kernel ring buffer size in bytes. Default 64 MiB. */
-  bufferBytes?: number;
-  /** Longest time (ms) a packet waits in a partly filled kernel block. Default 50. */
-  timeoutMs?: number;
-  /** Promiscuous mode. Default true. */
-  promisc?: boolean;
-  /** BPF filter expression (tcpdump syntax); none by default. */
-  filter?: string;
-  /** Explicit libpcap path (else `$FTAGENT_LIBPCAP`, else libpcap.so.0.8, .so.1, .so). */
-  libraryPath?: string;
-  /** Batch memory buffer size in bytes (bounds packets per batch). Default 16 MiB. */
-  batchBytes?: number;
-}
+/** Options for {@linkcode LiveSource}: those of the libpcap live handle. */
+export type LiveSourceOptions = LiveCaptureOptions;
 
 /** Options for {@linkcode LibpcapFileSource}. */
 export interface LibpcapFileSourceOptions {

@@ -3,6 +3,7 @@
 import { pcapFileHeader, writePcapRecordHeader } from "../core/pcap_writer.ts";
 import { LinkType, TcpFlag } from "../core/packet.ts";
 import { eth, EtherType, icmp, ipv4, type Ipv4Opts, ipv6, tcp, udp } from "../tests/_frames.ts";
+import { xorshift32 } from "../tests/_random.ts";
 
 const SNAPLEN = 128;
 
@@ -113,13 +114,7 @@ export async function writeMixedCapture(path: string, packets: number): Promise<
     const chunk = new Uint8Array(8 * 1024 * 1024);
     const view = new DataView(chunk.buffer);
     let pos = 0;
-    let seed = 0x9e3779b9;
-    const rand = () => {
-      seed ^= seed << 13;
-      seed ^= seed >>> 17;
-      seed ^= seed << 5;
-      return seed >>> 0;
-    };
+    const rand = xorshift32(0x9e3779b9);
     const t0 = 1_767_225_600_000_000; // 2026-01-01T00:00:00Z
     for (let i = 0; i < packets; i++) {
       const t = table[rand() % table.length];

@@ -243,26 +243,7 @@ export class CaptureParser {
 
   #enhanced(buf: Uint8Array, view: DataView, pos: number, len: number, sink: PacketSink): void {
     if (len < 32) throw this.#blockError("enhanced packet block too short");
-    const little = this.#little;
-    const id = view.getUint32(pos + 8, little);
-    if (id >= this.#ifCount) throw this.#blockError(`packet for unknown interface ${id}`);
-    const capLen = view.getUint32(pos + 20, little);
-    const wireLen = view.getUint32(pos + 24, little);
-    if (capLen > len - 32) throw this.#blockError(`captured length ${capLen} exceeds the block`);
-    const tsUs = this.#timestamp(
-      view.getUint32(pos + 12, little),
-      view.getUint32(pos + 16, little),
-      this.#ifUnitsPerSec[id],
-    );
-    this.records++;
-    sink.packet(
-      buf,
-      pos + 28,
-      capLen,
-      wireLen < capLen ? capLen : wireLen,
-      tsUs,
-      this.#ifLinktype[id],
-    );
+    this.#packet(buf, view, pos, len, view.getUint32(pos + 8, this.#little), sink);
   }
 
   #simple(buf: Uint8Array, view: DataView, pos: number, len: number, sink: PacketSink): void {
@@ -270,16 +251,26 @@ export class CaptureParser {
     if (this.#ifCount === 0) throw this.#blockError("simple packet before any interface");
     const wireLen = view.getUint32(pos + 8, this.#little);
     const snap = this.#ifSnaplen[0] || MAX_RECORD_BYTES;
-    let capLen = Math.min(wireLen, snap, len - 16);
-    if (capLen < 0) capLen = 0;
+    const capLen = Math.max(0, Math.min(wireLen, snap, len - 16));
     this.records++;
     sink.packet(buf, pos + 12, capLen, wireLen < capLen ? capLen : wireLen, 0, this.#ifLinktype[0]);
   }
 
   #obsolete(buf: Uint8Array, view: DataView, pos: number, len: number, sink: PacketSink): void {
     if (len < 32) throw this.#blockError("packet block too short");
+    this.#packet(buf, view, pos, len, view.getUint16(pos + 8, this.#little), sink);
+  }
+
+  /** The layout enhanced and obsolete packet blocks share after the interface id. */
+  #packet(
+    buf: Uint8Array,
+    view: DataView,
+    pos: number,
+    len: number,
+    id: number,
+    sink: PacketSink,
+  ): void {
     const little = this.#little;
-    const id = view.getUint16(pos + 8, little);
     if (id >= this.#ifCount) throw this.#blockError(`packet for unknown interface ${id}`);
     const capLen = view.getUint32(pos + 20, little);
     const wireLen = view.getUint32(pos + 24, little);

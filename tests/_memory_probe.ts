@@ -10,6 +10,7 @@
 import { PacketMeta } from "../core/packet.ts";
 import { Window } from "../core/window.ts";
 import { Windower } from "../core/windower.ts";
+import { xorshift32 } from "./_random.ts";
 
 const PACKETS = Number(Deno.args[0] ?? 10_000_000);
 const PER_WINDOW = 1_000_000;
@@ -48,13 +49,7 @@ meta.wireLen = 60;
 meta.ttl = 64;
 meta.dst.set([0, 0, 0xffff, 0xc0000201]);
 meta.dstPort = 80;
-let x = 0x9e3779b9 | 0;
-const next = () => {
-  x ^= x << 13;
-  x ^= x >>> 17;
-  x ^= x << 5;
-  return x >>> 0;
-};
+const next = xorshift32(0x9e3779b9);
 for (let i = 0; i < PACKETS; i++) {
   meta.tsUs = (T + Math.floor(i / PER_WINDOW)) * 1e6 + (i % PER_WINDOW);
   if ((i & 3) === 3) {

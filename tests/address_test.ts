@@ -1,5 +1,6 @@
 import { formatAddress, formatAddressWords, isAddress, parseAddress } from "../core/address.ts";
 import { assertEquals, assertThrows } from "./_assert.ts";
+import { xorshift32 } from "./_random.ts";
 
 Deno.test("formatAddress() prints IPv4-mapped addresses as dotted quads", () => {
   assertEquals(formatAddress([0, 0, 0xffff, 0xc0000201]), "192.0.2.1");
@@ -111,13 +112,7 @@ Deno.test("parseAddress() rejects what is not an address", () => {
 });
 
 Deno.test("formatAddress() and parseAddress() round-trip", () => {
-  let x = 0x12345678;
-  const next = () => {
-    x ^= x << 13;
-    x ^= x >>> 17;
-    x ^= x << 5;
-    return x >>> 0;
-  };
+  const next = xorshift32(0x12345678);
   for (let i = 0; i < 20_000; i++) {
     // Random words with random zero groups, so every compression shape turns up.
     const words = [0, 1, 2, 3].map(() => {

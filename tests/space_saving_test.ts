@@ -1,16 +1,6 @@
 import { SpaceSaving } from "../core/space_saving.ts";
 import { assert, assertEquals, assertThrows } from "./_assert.ts";
-
-/** xorshift32: a small deterministic generator for test streams. */
-function rng(seed: number): () => number {
-  let x = seed | 0 || 1;
-  return () => {
-    x ^= x << 13;
-    x ^= x >>> 17;
-    x ^= x << 5;
-    return x >>> 0;
-  };
-}
+import { xorshift32 as rng } from "./_random.ts";
 
 /** A skewed stream over `distinct` IPv4 keys: key i has weight about 1 / (i + 1). */
 function zipfStream(n: number, distinct: number, seed: number): number[] {

@@ -2,6 +2,7 @@ import { parseAddress } from "../core/address.ts";
 import { Fragment, IpProto, Malformed, PacketMeta, TcpFlag } from "../core/packet.ts";
 import { tcpFlagsName, Window, type WindowStats } from "../core/window.ts";
 import { assert, assertAlmostEquals, assertEquals } from "./_assert.ts";
+import { xorshift32 } from "./_random.ts";
 
 interface Packet {
   src?: string;
@@ -282,7 +283,7 @@ Deno.test("Window.merge() covers from the earliest start to the latest end", () 
 });
 
 Deno.test("Window.merge() of many one-second windows equals one window of them all", () => {
-  const next = xorshift(99);
+  const next = xorshift32(99);
   const packets: Packet[] = [];
   for (let i = 0; i < 30_000; i++) {
     const heavy = i % 3 === 0;
@@ -332,7 +333,7 @@ Deno.test("Window.reset() empties the window and reuses it", () => {
 
 Deno.test("Window statistics do not depend on packet order while the keys fit", () => {
   const shuffled = [...MIXED];
-  const next = xorshift(5);
+  const next = xorshift32(5);
   for (let i = shuffled.length - 1; i > 0; i--) {
     const j = next() % (i + 1);
     [shuffled[i], shuffled[j]] = [shuffled[j], shuffled[i]];
@@ -347,7 +348,7 @@ Deno.test("Window statistics do not depend on packet order while the keys fit", 
 Deno.test("Window top lists keep a few heavy hitters exact among random noise", () => {
   const w = new Window();
   w.reset(T);
-  const next = xorshift(1234);
+  const next = xorshift32(1234);
   const heavy = ["203.0.113.1", "203.0.113.2", "2001:db8::bad"];
   const left = [30_000, 20_000, 10_000];
   const m = new PacketMeta();
@@ -412,7 +413,7 @@ Deno.test("Window.snapshot() estimates the entropy of sources", () => {
   const w = new Window();
   w.reset(T);
   const m = meta({ src: "10.0.0.1", dst: "10.0.0.9", len: 60 });
-  const next = xorshift(3);
+  const next = xorshift32(3);
   for (let i = 0; i < 200_000; i++) {
     m.src[3] = next();
     w.add(m);
@@ -445,19 +446,9 @@ Deno.test("tcpFlagsName() spells flag combinations", () => {
   assertEquals(tcpFlagsName(0xff), "SYN+FIN+RST+ACK+PSH+URG+ECE+CWR");
 });
 
-function xorshift(seed: number): () => number {
-  let x = seed | 0 || 1;
-  return () => {
-    x ^= x << 13;
-    x ^= x >>> 17;
-    x ^= x << 5;
-    return x >>> 0;
-  };
-}
-
 /** How many of the noise packets of the heavy-hitter test drew source port 53 (replayed). */
 function countPort53(noise: number): number {
-  const next = xorshift(1234);
+  const next = xorshift32(1234);
   let n = 0;
   for (let i = 0; i < noise; i++) {
     next();
