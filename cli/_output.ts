@@ -1,4 +1,5 @@
 // Human and JSON-lines output shared by `replay` and `capture`.
+import type { IncidentEvent } from "../core/incident.ts";
 import type { WindowStats } from "../core/window.ts";
 
 /** Totals printed after the last window. */
@@ -29,6 +30,27 @@ export class WindowPrinter {
     }
     if (this.#rows++ % 40 === 0) this.#write(HEADER);
     this.#write(tableRow(stats));
+  }
+
+  incident(event: IncidentEvent): void {
+    if (this.#json) {
+      this.#write(JSON.stringify(event));
+      return;
+    }
+    const e = event as Record<string, unknown> & { evidence?: { summary?: string } };
+    const parts = [
+      `INCIDENT ${String(e.event).toUpperCase()}`,
+      String(e.detected_at).slice(0, 23).replace("T", " "),
+      `${e.attack_family}/${e.attack_subtype}`,
+      `target ${e.target}`,
+      `peak ${formatRate(e.peak_pps as number, "pps")} ${formatRate(e.peak_bps as number, "b/s")}`,
+      `confidence ${e.confidence}`,
+    ];
+    if (e.event === "open") parts.push(`(${e.opened_by})`);
+    if (e.event === "resolve") parts.push(`after ${e.duration_seconds} s`);
+    if (e.evidence?.summary) parts.push(`- ${e.evidence.summary}`);
+    this.#write(parts.join("  "));
+    this.#rows = 0; // repeat the table header after an incident line
   }
 
   summary(summary: Summary): void {

@@ -6,6 +6,7 @@
 
 import { UsageError } from "./_args.ts";
 import { capture, CAPTURE_USAGE } from "./capture.ts";
+import { CLASSIFY_USAGE, classifyCommand } from "./classify.ts";
 import { replay, REPLAY_USAGE } from "./replay.ts";
 import { VERSION } from "./version.ts";
 
@@ -19,7 +20,9 @@ Usage:
 Commands:
 ${indent(CAPTURE_USAGE)}
 
-${indent(REPLAY_USAGE)}`;
+${indent(REPLAY_USAGE)}
+
+${indent(CLASSIFY_USAGE)}`;
 
 function indent(text: string): string {
   return text.split("\n").map((line) => "  " + line).join("\n");
@@ -41,6 +44,8 @@ export async function main(args: string[]): Promise<number> {
         return 0;
       case "replay":
         return await replay(rest);
+      case "classify":
+        return await classifyCommand(rest);
       case "capture":
         return await capture(rest);
       default:

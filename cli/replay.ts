@@ -1,27 +1,34 @@
 /**
- * `ftagent replay FILE`: reads a capture and prints one line per second of packet time and a
- * summary, through exactly the pipeline live capture uses.
+ * `ftagent replay FILE`: reads a capture and prints one line per second of packet time, the
+ * incidents the detector raises, and a summary, through exactly the pipeline live capture uses.
  *
  * @module
  */
 
 import { z } from "zod";
+import { defaultConfig } from "../core/config.ts";
+import { Detector } from "../core/detector.ts";
 import { Pipeline } from "../core/pipeline.ts";
 import { FileSource } from "../agent/file_source.ts";
+import { loadConfigFile } from "../agent/config_file.ts";
 import { LibpcapFileSource } from "../agent/libpcap_source.ts";
 import type { CaptureSource } from "../agent/source.ts";
 import { WindowPrinter } from "./_output.ts";
 import { parseCommand, UsageError } from "./_args.ts";
 
 /** Usage text of `replay`. */
-export const REPLAY_USAGE = `ftagent replay FILE [--json] [--reader ts|libpcap]
+export const REPLAY_USAGE = `ftagent replay FILE [--json] [--config PATH] [--reader ts|libpcap]
 
-Reads a pcap or pcapng capture and prints one line per second of packet time, then a summary.
-  --json          JSON lines: {"type":"window",...} per second, {"type":"summary",...} last
+Reads a pcap or pcapng capture and prints one line per second of packet time, the incidents
+detection raises on it, then a summary.
+  --json          JSON lines: {"type":"window",...} per second, {"type":"incident",...} per
+                  incident event, {"type":"summary",...} last
+  --config PATH   thresholds, floors and timings from a config file (default: built-in defaults)
   --reader R      ts (default: the built-in reader) or libpcap (through the FFI binding)`;
 
 const Options = z.object({
   json: z.boolean().default(false),
+  config: z.string().min(1).optional(),
   reader: z.enum(["ts", "libpcap"]).default("ts"),
 });
 
@@ -29,16 +36,30 @@ const Options = z.object({
 export async function replay(args: string[]): Promise<number> {
   const { values, positionals } = parseCommand(args, {
     json: { type: "boolean" },
+    config: { type: "string" },
     reader: { type: "string" },
   }, Options);
   if (positionals.length !== 1) throw new UsageError("replay takes exactly one capture file");
   const path = positionals[0];
+  let config = defaultConfig();
+  if (values.config !== undefined) {
+    const parsed = await loadConfigFile(values.config);
+    for (const warning of parsed.warnings) console.error(`ftagent: warning: ${warning}`);
+    config = parsed.config;
+  }
   const printer = new WindowPrinter(values.json);
   let windows = 0;
+  let incidents = 0;
+  const detector = new Detector(config, {
+    onEvent: (event) => {
+      if (event.event === "open") incidents++;
+      printer.incident(event);
+    },
+  });
   const pipeline = new Pipeline((window) => {
     windows++;
     printer.window(window.snapshot());
-  });
+  }, { detector });
   const source: CaptureSource = values.reader === "ts"
     ? new FileSource(path)
     : new LibpcapFileSource(path);
@@ -59,6 +80,7 @@ export async function replay(args: string[]): Promise<number> {
     malformed: pipeline.malformed,
     seconds: pipeline.packets ? (pipeline.lastTsUs - pipeline.firstTsUs) / 1e6 : 0,
     windows,
+    incidents,
     pps_processed: Math.round(pipeline.packets / Math.max(elapsed, 1e-6)),
   });
   if (failure !== null) throw failure;

@@ -1,6 +1,6 @@
 /**
- * The per-packet path: decode each frame into the one reused {@linkcode PacketMeta} and
- * count it in the current one-second window. Sources (files, libpcap, live) all feed it, so
+ * The per-packet path: decode each frame into the one reused {@linkcode PacketMeta}, count it
+ * in the current one-second window and hand it to the detector. Sources (files, libpcap, live) all feed it, so
  * replay and live capture run the same code.
  *
  * @module
@@ -8,6 +8,7 @@
 
 import { decode } from "./decode.ts";
 import { PacketMeta, type PacketSink } from "./packet.ts";
+import type { Detector } from "./detector.ts";
 import type { Window } from "./window.ts";
 import { Windower } from "./windower.ts";
 
@@ -17,6 +18,8 @@ export interface PipelineOptions {
   topK?: number;
   /** Largest packet-time gap (seconds) filled with empty windows. */
   maxGapSeconds?: number;
+  /** Flood detection on the same packets (none: windows only). */
+  detector?: Detector;
 }
 
 /** Decodes frames and groups them into per-second windows of packet time. */
@@ -29,15 +32,17 @@ export class Pipeline implements PacketSink {
   malformed = 0;
   /** Packet time of the first frame (microseconds), -1 before any. */
   firstTsUs = -1;
-  /** Packet time of the last frame (microseconds), -1 before any. */
+  /** Latest packet time seen (microseconds), -1 before any. */
   lastTsUs = -1;
   /** The reused decoded packet (valid during a sink call). */
   readonly meta: PacketMeta = new PacketMeta();
   readonly #windower: Windower;
+  readonly #detector: Detector | null;
 
   /** `onWindow` receives each closed window; it is reused afterwards. */
   constructor(onWindow: (window: Window) => void, options: PipelineOptions = {}) {
     this.#windower = new Windower(onWindow, options);
+    this.#detector = options.detector ?? null;
   }
 
   /** Decodes one frame and counts it. */
@@ -57,17 +62,20 @@ export class Pipeline implements PacketSink {
     this.packets++;
     this.bytes += wireLen;
     if (this.firstTsUs < 0) this.firstTsUs = tsUs;
-    this.lastTsUs = tsUs;
+    if (tsUs > this.lastTsUs) this.lastTsUs = tsUs;
     this.#windower.add(meta);
+    if (this.#detector !== null) this.#detector.add(meta);
   }
 
   /** Closes windows whose second has passed (live capture on an idle link). */
   advance(nowUs: number): void {
     this.#windower.advance(nowUs);
+    this.#detector?.advance(nowUs);
   }
 
-  /** Closes the current window (end of the capture). */
+  /** End of the traffic: closes the current window and resolves open incidents. */
   flush(): void {
     this.#windower.flush();
+    this.#detector?.finish();
   }
 }
