@@ -1,5 +1,6 @@
 /**
- * ftagent as a library: the pure engine (decoding, capture formats, windows, sketches) for
+ * ftagent as a library: the pure engine (decoding, capture formats, windows, sketches,
+ * baselines, detection and classification) for
  * programs that embed it. Everything exported here is deterministic and does no I/O.
  *
  * ```ts
@@ -37,3 +38,45 @@ export { Pipeline, type PipelineOptions } from "./core/pipeline.ts";
 export { HyperLogLog } from "./core/hyperloglog.ts";
 export { SpaceSaving, type SpaceSavingEntry } from "./core/space_saving.ts";
 export { formatAddress, parseAddress } from "./core/address.ts";
+export {
+  AMPLIFICATION_SERVICES,
+  type AmplificationService,
+  countVectors,
+  Vector,
+  VECTOR_COUNT,
+} from "./core/vectors.ts";
+export {
+  type AttackFamily,
+  type Classification,
+  classify,
+  type Evidence,
+  type PartSummary,
+  type TrafficProfile,
+} from "./core/classifier.ts";
+export {
+  Baseline,
+  BaselineMetric,
+  type BaselineOptions,
+  type BaselineState,
+} from "./core/baseline.ts";
+export {
+  Detector,
+  type DetectorOptions,
+  type TargetState,
+  type TargetStatus,
+} from "./core/detector.ts";
+export {
+  Incident,
+  type IncidentEvent,
+  type IncidentEventKind,
+  RATE_NAMES,
+} from "./core/incident.ts";
+export {
+  type Config,
+  CONFIG_KEYS,
+  ConfigError,
+  defaultConfig,
+  type DetectionConfig,
+  parseConfig,
+  type ParsedConfig,
+} from "./core/config.ts";

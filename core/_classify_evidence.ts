@@ -50,25 +50,26 @@ export function shares(
   const out: Record<string, number> = {};
   const total = bd.packets;
   const put = (key: string, n: number) => {
-    if (n > 0 && total > 0) out[key] = pct(n / total);
+    if (n > 0 && total > 0 && pct(n / total) > 0) out[key] = pct(n / total);
   };
   for (const [key, index] of SHARE_VECTORS) put(key, v[index]);
   for (const s of bd.services) put(`amp_${s.name}`, s.packets);
   put("background", bd.background.packets);
   if (stats && stats.bytes > 0) {
     for (const [name, c] of Object.entries(stats.protocols)) {
-      if (c.bytes > 0) out[`bytes_${name}`] = pct(c.bytes / stats.bytes);
+      if (pct(c.bytes / stats.bytes) > 0) out[`bytes_${name}`] = pct(c.bytes / stats.bytes);
     }
   }
   return out;
 }
 
-/** "93.3% UDP from source port 161 (snmp)", with the byte share when it is notably larger. */
+/** "93.3% UDP from source port 161 (snmp)"; "LABEL: x% of packets, y% of bytes" when bytes weigh more. */
 export function describePart(part: Part, bd: Breakdown): string {
   const byPackets = part.packets / bd.packets;
   const byBytes = Number.isFinite(part.bytes) && bd.bytes > 0 ? part.bytes / bd.bytes : 0;
-  const text = `${pct(byPackets)}% ${part.label}`;
-  return byBytes > byPackets + 0.05 ? `${text} (${pct(byBytes)}% of bytes)` : text;
+  return byBytes > byPackets + 0.05
+    ? `${part.label}: ${pct(byPackets)}% of packets, ${pct(byBytes)}% of bytes`
+    : `${pct(byPackets)}% ${part.label}`;
 }
 
 /** The summary sentence: main parts, then port, sources, fragments, background and size. */
@@ -95,7 +96,7 @@ export function summarize(
   if (dst && dst.count >= 0.5 * bd.packets) {
     pieces.push(`to port ${dst.port} (${pct(dst.count / bd.packets)}%)`);
   }
-  if (stats) pieces.push(`${stats.src_count} sources`);
+  if (stats) pieces.push(sourcesText(stats.src_count));
   const fragments = v[Vector.FRAGMENTS];
   if (fragments >= 0.1 * bd.packets) pieces.push(`${pct(fragments / bd.packets)}% fragments`);
   if (bd.background.packets > 0) {
@@ -103,4 +104,9 @@ export function summarize(
   }
   pieces.push(`mean ${bd.packets > 0 ? Math.round(bd.bytes / bd.packets) : 0} B`);
   return pieces.join(", ");
+}
+
+/** "1 source", "4285 sources". */
+export function sourcesText(n: number): string {
+  return `${n} source${n === 1 ? "" : "s"}`;
 }

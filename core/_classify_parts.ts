@@ -146,7 +146,9 @@ export function breakDown(profile: TrafficProfile): Breakdown {
   const tcpPorted = tcpSpecs.reduce((n, [, c]) => n + c, 0);
   const laterTcp = Math.max(0, tcp - tcpPorted);
   const laterAll = v[Vector.FRAG_NON_FIRST];
-  const laterUdp = Math.min(udp, Math.max(0, laterAll - laterTcp));
+  // UDP packets counted with a port (amplification, queries) cannot be later fragments.
+  const udpUnknown = Math.max(0, udp - v[Vector.UDP_AMP] - v[Vector.DNS_QUERY]);
+  const laterUdp = Math.min(udpUnknown, Math.max(0, laterAll - laterTcp));
   const laterRest = Math.max(0, laterAll - laterTcp - laterUdp);
   addClass("tcp", tcp, tcpSpecs, fragmentOnly("ip_fragment_flood", "TCP later fragments"));
 

@@ -6,6 +6,7 @@ import {
   ONE_SHOT_SOURCES,
   TTL_CONCENTRATION,
 } from "./_classify_thresholds.ts";
+import { sourcesText } from "./_classify_evidence.ts";
 import type { WindowStats } from "./window.ts";
 
 /** What the sources say about who sent the attack. */
@@ -31,7 +32,7 @@ export function judgeSources(stats: WindowStats | undefined, reflection: boolean
   if (!stats) return { spoofing: false, botnet: false };
   const sources = stats.src_count;
   if (reflection) {
-    const why = `reflection: the ${sources} sources are real reflectors answering spoofed requests`;
+    const why = `reflection: ${sourcesText(sources)}, real reflectors answering spoofed requests`;
     return { spoofing: false, botnet: false, spoofingReason: why, botnetReason: why };
   }
   const ip = stats.ipv4 + stats.ipv6;
@@ -63,7 +64,7 @@ export function judgeSources(stats: WindowStats | undefined, reflection: boolean
     };
   }
   const spoofingReason = sources < MANY_SOURCES
-    ? `${sources} sources (fewer than ${MANY_SOURCES})`
+    ? `${sourcesText(sources)} (fewer than ${MANY_SOURCES})`
     : `${sources} sources averaging ${round1(ip / sources)} packets each, ${ttlText}`;
   if (sources >= MANY_SOURCES) {
     return {
@@ -78,7 +79,7 @@ export function judgeSources(stats: WindowStats | undefined, reflection: boolean
     spoofing: false,
     botnet: false,
     spoofingReason,
-    botnetReason: `${sources} sources (fewer than ${MANY_SOURCES})`,
+    botnetReason: `${sourcesText(sources)} (fewer than ${MANY_SOURCES})`,
   };
 }
 

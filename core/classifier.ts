@@ -47,7 +47,7 @@
  * 7. **ICMP** is `ping_flood` when echo requests are >= 50% of the ICMP packets with a header,
  *    else `icmp_flood`. **GRE** is protocol_flood/`gre_flood`; other IP protocols are
  *    `ip_proto_<n>_flood` (from {@linkcode TrafficProfile.ipProtocols}) and non-IP frames
- *    `non_ip_flood`.
+ *    `non_ip_flood`. (`http_flood` is the L7 side's family; this L3/L4 classifier never names it.)
  *
  * ## Sources (needs the statistics)
  *

@@ -12,11 +12,11 @@ const positive = z.number().finite().positive();
 const seconds = z.number().finite().min(0.1).max(86400);
 
 /** Detection keys: thresholds, floors, confirmation, hold-down and cooldown. */
-export const DetectionSchema = z.object({
+const DetectionSchema = z.object({
   /** Thresholds follow the learned baseline (true) or the static `*_threshold` keys (false). */
   dynamic_threshold: z.boolean().default(true),
   /** Span of the rolling baseline, minutes. */
-  baseline_window_minutes: z.number().int().min(1).max(10080).default(60),
+  baseline_window_minutes: z.number().int().min(1).max(1440).default(60),
   /** Threshold = baseline x this (never below the floors). */
   threshold_multiplier: z.number().finite().min(1).max(1000).default(3.0),
   /** Static thresholds, used when `dynamic_threshold` is false (0 = off). */
@@ -49,11 +49,8 @@ export const DetectionSchema = z.object({
   max_tracked_destinations: z.number().int().min(1).max(1024).default(64),
 });
 
-/** Detection settings, every key present. */
-export type DetectionConfig = z.infer<typeof DetectionSchema>;
-
 /** The whole config file. Keys not listed here are reported as unknown (typos must not pass silently). */
-export const ConfigSchema = DetectionSchema.extend({
+const ConfigSchema = DetectionSchema.extend({
   api_key: z.string().default(""),
   node_uuid: z.string().default(""),
   api_base: z.string().url().default("https://flowtriq.com/api/v1"),
@@ -70,8 +67,57 @@ export const ConfigSchema = DetectionSchema.extend({
   state_dir: z.string().min(1).default("/var/lib/ftagent"),
 });
 
+/** Detection settings, every key present (meanings: see the schema above). */
+export interface DetectionConfig {
+  dynamic_threshold: boolean;
+  baseline_window_minutes: number;
+  threshold_multiplier: number;
+  pps_threshold: number;
+  bps_threshold: number;
+  syn_pps_threshold: number;
+  udp_pps_threshold: number;
+  icmp_pps_threshold: number;
+  fragment_pps_threshold: number;
+  min_pps_threshold: number;
+  min_bps_threshold: number;
+  min_syn_pps_threshold: number;
+  min_udp_pps_threshold: number;
+  min_icmp_pps_threshold: number;
+  min_fragment_pps_threshold: number;
+  fast_open_multiple: number;
+  confirm_seconds: number;
+  bulk_confirm_seconds: number;
+  attack_holddown: number;
+  attack_cooldown: number;
+  incident_update_seconds: number;
+  max_tracked_destinations: number;
+}
+
 /** The whole validated config, every key present. */
-export type Config = z.infer<typeof ConfigSchema>;
+export interface Config extends DetectionConfig {
+  api_key: string;
+  node_uuid: string;
+  api_base: string;
+  interface: string;
+  pcap_enabled: boolean;
+  pcap_dir: string;
+  pcap_max_packets: number;
+  pcap_max_seconds: number;
+  pcap_retention_days: number;
+  log_file: string;
+  log_level: "DEBUG" | "INFO" | "WARNING" | "ERROR" | "CRITICAL";
+  heartbeat_interval: number;
+  metrics_interval: number;
+  state_dir: string;
+}
+
+/** Every key the config file may hold. */
+export const CONFIG_KEYS: readonly string[] = Object.keys(ConfigSchema.shape);
+
+// The interfaces above and the schema must describe the same object.
+type Same<A, B> = [A] extends [B] ? ([B] extends [A] ? true : never) : never;
+const _sameConfig: Same<Config, z.infer<typeof ConfigSchema>> = true;
+void _sameConfig;
 
 /** The result of {@linkcode parseConfig}: the config and warnings (unknown keys). */
 export interface ParsedConfig {
@@ -105,7 +151,7 @@ export function parseConfig(data: unknown): ParsedConfig {
       `config key "${key}": ${JSON.stringify(value)} is invalid: ${issue.message}`,
     );
   }
-  const known = new Set(Object.keys(ConfigSchema.shape));
+  const known = new Set(CONFIG_KEYS);
   const warnings = Object.keys(data)
     .filter((k) => !known.has(k))
     .map((k) => `unknown config key "${k}" ignored (a typo?)`);

@@ -137,6 +137,9 @@ export class Detector {
   readonly #rates = new Float64Array(RATES);
   readonly #thresholds = new Float64Array(RATES);
   readonly #sample = new Float64Array(BASELINE_METRICS);
+  /** The interface levels last read from a ready baseline (kept while an attack empties it). */
+  readonly #lastLevels = new Float64Array(RATES);
+  #hadLevels = false;
   /** Per-row decaying high-water marks of each rate, and seconds tracked. */
   readonly #destHigh: Float64Array;
   readonly #destSeconds: Uint32Array;
@@ -595,12 +598,18 @@ export class Detector {
       c.min_fragment_pps_threshold,
     ];
     const tSec = Math.floor(tUs / 1e6);
-    const ifaceReady = this.baseline.ready;
+    // Attack seconds never enter the baseline, so a long attack can empty its rolling window:
+    // the levels learned before it stay in force until it is ready again.
+    if (this.baseline.ready) {
+      for (let k = 0; k < RATES; k++) this.#lastLevels[k] = this.baseline.level(k, tSec);
+      this.#hadLevels = true;
+    }
+    const ifaceReady = this.#hadLevels;
     for (let k = 0; k < RATES; k++) {
       // A destination's level is its own decaying high-water mark once it has been tracked
       // long enough, never above the interface's (one address cannot need more than all of
       // them), and the interface's until then (a newly tracked address is not a cold start).
-      let level = ifaceReady ? this.baseline.level(k, tSec) : 0;
+      let level = ifaceReady ? this.#lastLevels[k] : 0;
       if (i !== this.#iface && this.#destSeconds[i] >= DEST_READY_SECONDS) {
         const own = this.#destHigh[i * RATES + k];
         level = ifaceReady ? Math.min(own, level) : own;
