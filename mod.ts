@@ -41,6 +41,7 @@ export { formatAddress, parseAddress } from "./core/address.ts";
 export {
   AMPLIFICATION_SERVICES,
   type AmplificationService,
+  completeVectors,
   countVectors,
   Vector,
   VECTOR_COUNT,

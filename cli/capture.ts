@@ -1,33 +1,45 @@
 /**
  * `ftagent capture`: live capture on an interface through libpcap, printing the same
- * per-second windows as `replay` (the same pipeline, fed by the wire).
+ * per-second windows and incidents as `replay` (the same pipeline and detector, fed by the
+ * wire). The learned baseline is restored from `state_dir` at start and saved there every
+ * minute and at exit.
  *
  * @module
  */
 
 import { z } from "zod";
+import { type Config, defaultConfig } from "../core/config.ts";
+import { Detector } from "../core/detector.ts";
 import { Pipeline } from "../core/pipeline.ts";
-import { LiveSource } from "../agent/libpcap_source.ts";
+import { loadBaseline, saveBaseline } from "../agent/baseline_store.ts";
+import { loadConfigFile } from "../agent/config_file.ts";
 import { chooseInterface } from "../agent/interfaces.ts";
+import { LiveSource } from "../agent/libpcap_source.ts";
 import { WindowPrinter } from "./_output.ts";
 import { parseCommand } from "./_args.ts";
 import { setupLogging } from "./_logging.ts";
 
 /** Usage text of `capture`. */
 export const CAPTURE_USAGE =
-  `ftagent capture [--interface IF] [--filter BPF] [--duration S] [--json]
+  `ftagent capture [--interface IF] [--config PATH] [--filter BPF] [--duration S] [--json]
 
-Captures live and prints one line per second, then a summary with kernel drop counters.
-  --interface IF  interface to capture on (default: the one carrying the default route)
+Captures live and prints one line per second and every incident, then a summary with kernel
+drop counters.
+  --interface IF  interface to capture on (default: the config's, else the one carrying the
+                  default route)
+  --config PATH   config file (default: /etc/ftagent/config.json when it exists)
   --filter BPF    a libpcap filter expression, e.g. "tcp port 80"
   --duration S    stop after S seconds (default: until SIGINT/SIGTERM)
   --json          JSON lines, as replay --json`;
 
+const DEFAULT_CONFIG_PATH = "/etc/ftagent/config.json";
 const LAG_PERIOD_MS = 20;
 const LATE_PACKETS_US = 250_000;
+const BASELINE_SAVE_MS = 60_000;
 
 const Options = z.object({
   interface: z.string().min(1).optional(),
+  config: z.string().min(1).optional(),
   filter: z.string().optional(),
   duration: z.coerce.number().positive().optional(),
   json: z.boolean().default(false),
@@ -37,21 +49,61 @@ const Options = z.object({
 export async function capture(args: string[]): Promise<number> {
   const { values } = parseCommand(args, {
     interface: { type: "string", short: "i" },
+    config: { type: "string" },
     filter: { type: "string" },
     duration: { type: "string" },
     json: { type: "boolean" },
   }, Options);
   const log = await setupLogging({ level: "info" });
-  const device = values.interface ?? chooseInterface();
+  const config = await readConfig(values.config, (w) => log.warn(w));
+  const device = values.interface ??
+    (config.interface === "auto" ? chooseInterface() : config.interface);
+
+  const baselinePath = `${config.state_dir}/baseline.json`;
+  const baselineOptions = {
+    windowMinutes: config.baseline_window_minutes,
+    utcOffsetMinutes: -new Date().getTimezoneOffset(),
+  };
+  const restored = await loadBaseline(baselinePath, baselineOptions, Date.now() / 1000);
+  if (restored.baseline) log.info("baseline restored from {path}", { path: baselinePath });
+  else log.info("starting with a new baseline: {reason}", { reason: restored.reason ?? "" });
+
   const source = new LiveSource({ device, filter: values.filter });
   log.info("capturing on {device}", { device, filter: values.filter ?? "" });
-
   const printer = new WindowPrinter(values.json);
   let windows = 0;
+  let incidents = 0;
+  const detector = new Detector(config, {
+    baseline: restored.baseline ?? undefined,
+    idSeed: `${config.node_uuid}|${Date.now()}`,
+    utcOffsetMinutes: baselineOptions.utcOffsetMinutes,
+    onEvent: (event) => {
+      if (event.event === "open") incidents++;
+      printer.incident(event);
+      log.warn("incident {event} {id}: {family}/{subtype} on {target}", {
+        event: event.event,
+        id: event.id,
+        family: event.attack_family,
+        subtype: event.attack_subtype,
+        target: event.target,
+      });
+    },
+  });
   const pipeline = new Pipeline((window) => {
     windows++;
     printer.window(window.snapshot());
-  });
+  }, { detector });
+  const save = async () => {
+    try {
+      await saveBaseline(baselinePath, detector.baseline, Date.now() / 1000);
+    } catch (err) {
+      log.error("cannot save the baseline to {path}: {error}", {
+        path: baselinePath,
+        error: String(err),
+      });
+    }
+  };
+
   const stop = new AbortController();
   const onSignal = () => stop.abort();
   Deno.addSignalListener("SIGINT", onSignal);
@@ -59,6 +111,7 @@ export async function capture(args: string[]): Promise<number> {
   const timer = values.duration === undefined
     ? undefined
     : setTimeout(onSignal, values.duration * 1000);
+  const saver = setInterval(save, BASELINE_SAVE_MS);
   const started = performance.now();
   // Event-loop lag, measured so a frozen loop (a blocking read) shows in the summary.
   let maxLagMs = 0;
@@ -78,9 +131,11 @@ export async function capture(args: string[]): Promise<number> {
   } finally {
     clearTimeout(timer);
     clearInterval(beat);
+    clearInterval(saver);
     Deno.removeSignalListener("SIGINT", onSignal);
     Deno.removeSignalListener("SIGTERM", onSignal);
     pipeline.flush();
+    await save();
     const stats = source.stats();
     source.close();
     const elapsed = (performance.now() - started) / 1000;
@@ -90,6 +145,7 @@ export async function capture(args: string[]): Promise<number> {
       malformed: pipeline.malformed,
       seconds: elapsed,
       windows,
+      incidents,
       pps_processed: Math.round(pipeline.packets / Math.max(elapsed, 1e-6)),
       interface: device,
       received: stats.received,
@@ -99,4 +155,22 @@ export async function capture(args: string[]): Promise<number> {
     });
   }
   return 0;
+}
+
+/** The config from `path`, else from the default path when it exists, else the defaults. */
+async function readConfig(
+  path: string | undefined,
+  warn: (message: string) => void,
+): Promise<Config> {
+  if (path === undefined) {
+    try {
+      await Deno.stat(DEFAULT_CONFIG_PATH);
+      path = DEFAULT_CONFIG_PATH;
+    } catch {
+      return defaultConfig();
+    }
+  }
+  const parsed = await loadConfigFile(path);
+  for (const warning of parsed.warnings) warn(warning);
+  return parsed.config;
 }

@@ -10,7 +10,7 @@ import { FileSource } from "../agent/file_source.ts";
 import { type Classification, classify } from "../core/classifier.ts";
 import type { PacketSink } from "../core/packet.ts";
 import { Pipeline } from "../core/pipeline.ts";
-import { countVectors, VECTOR_COUNT } from "../core/vectors.ts";
+import { completeVectors, countVectors, VECTOR_COUNT } from "../core/vectors.ts";
 import { Window } from "../core/window.ts";
 import { formatRate } from "./_output.ts";
 import { parseCommand, UsageError } from "./_args.ts";
@@ -55,6 +55,7 @@ export async function classifyCommand(args: string[]): Promise<number> {
   }
   pipeline.flush();
   const span = pipeline.packets > 0 ? (pipeline.lastTsUs - pipeline.firstTsUs) / 1e6 : 0;
+  completeVectors(vectors, 0);
   const result = classify({
     vectors,
     seconds: Math.max(span, 1e-3),

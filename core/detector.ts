@@ -28,12 +28,18 @@ import { Baseline, BASELINE_METRICS } from "./baseline.ts";
 import { classify } from "./classifier.ts";
 import type { DetectionConfig } from "./config.ts";
 import { formatAddressWords } from "./address.ts";
-import { Incident, type IncidentEvent, incidentEvent, RATE_NAMES } from "./incident.ts";
+import {
+  Incident,
+  type IncidentEvent,
+  incidentEvent,
+  type IncidentEventKind,
+  RATE_NAMES,
+} from "./incident.ts";
 import { deterministicUuid } from "./_uuid.ts";
 import type { PacketMeta } from "./packet.ts";
 import { RateTable, SLOT_US, SLOTS } from "./rate_table.ts";
 import { Vector, VECTOR_COUNT } from "./vectors.ts";
-import { Window } from "./window.ts";
+import { Window, type WindowStats } from "./window.ts";
 
 /** Where a target's machine stands. */
 export type TargetState = "idle" | "suspected" | "active" | "holddown" | "cooldown";
@@ -77,6 +83,10 @@ const RATE_VECTORS = [
   Vector.FRAGMENTS,
 ];
 const RATES = RATE_NAMES.length;
+/** A destination below this share of the interface's packets counts its own statistics. */
+const OWN_STATS_BELOW = 0.5;
+/** Packets per second a destination's own statistics take in full; above, a regular sample. */
+const OWN_STATS_FULL_PPS = 5000;
 /** Windows available to suspected/active targets at once. */
 const WINDOW_POOL = 8;
 /** Short span (slots) whose rate decides a fast open. */
@@ -128,9 +138,14 @@ export class Detector {
   readonly #iface: number;
   readonly #pool: Window[] = [];
   readonly #poolFree: boolean[] = [];
-  /** Pool slot watching each row (-1 none); the interface's slot is `#ifaceSlot`. */
+  /** Pool slot counting each row's packets one by one (-1: none, or fed from the interface's windows). */
   readonly #rowSlot: Int32Array;
-  #ifaceSlot = -1;
+  /** A row counting its own statistics takes one packet in `#rowEvery` (bounded cost). */
+  readonly #rowEvery: Int32Array;
+  readonly #rowSkip: Int32Array;
+  /** The pipeline's window of the current second, and scratch space to combine it. */
+  #live: Window | null = null;
+  readonly #scratch = new Window();
   /** Interface-wide sliding sums and the completed slot's counts, summed over rows per tick. */
   readonly #ifaceSums = new Float64Array(VECTOR_COUNT);
   readonly #ifaceSlotCounts = new Float64Array(VECTOR_COUNT);
@@ -161,6 +176,8 @@ export class Detector {
     this.#targets = Array.from({ length: capacity + 1 }, () => new Target());
     this.#iface = capacity;
     this.#rowSlot = new Int32Array(capacity + 1).fill(-1);
+    this.#rowEvery = new Int32Array(capacity + 1).fill(1);
+    this.#rowSkip = new Int32Array(capacity + 1).fill(1);
     this.#destHigh = new Float64Array(capacity * RATES);
     this.#destSeconds = new Uint32Array(capacity);
     for (let i = 0; i < WINDOW_POOL; i++) {
@@ -175,8 +192,35 @@ export class Detector {
     if (slot !== this.#slotNo) this.#advanceTo(slot);
     const row = this.#table.add(meta);
     const s = this.#rowSlot[row];
-    if (s >= 0) this.#pool[s].add(meta);
-    if (this.#ifaceSlot >= 0) this.#pool[this.#ifaceSlot].add(meta);
+    if (s >= 0 && --this.#rowSkip[row] <= 0) {
+      this.#rowSkip[row] = this.#rowEvery[row];
+      this.#pool[s].add(meta);
+    }
+  }
+
+  /**
+   * The pipeline's per-second window, watched so incident statistics can include the second
+   * in progress (the pipeline calls this once).
+   */
+  watchWindow(window: Window): void {
+    this.#live = window;
+  }
+
+  /**
+   * A per-second window of all traffic closed. Targets carrying most of the interface's
+   * packets take their statistics from it rather than counting every packet a second time.
+   */
+  window(window: Window): void {
+    for (let i = 0; i < this.#targets.length; i++) {
+      const t = this.#targets[i];
+      if (t.windowSlot < 0) continue;
+      const own = i !== this.#iface && this.#rowSlot[i] >= 0;
+      if (!own) this.#pool[t.windowSlot].merge(window);
+      if (t.incident) {
+        if (own) t.incident.ownSeconds++;
+        else t.incident.interfaceSeconds++;
+      }
+    }
   }
 
   /** Moves packet time to `tsUs` without a packet (live capture on an idle link). */
@@ -252,6 +296,7 @@ export class Detector {
   /** One slot boundary: rotate the rates, do the per-second work, evaluate every target. */
   #tick(): void {
     const table = this.#table;
+    table.finishSlot();
     this.#slotNo++;
     const tUs = this.#slotNo * SLOT_US;
     this.#lastTickUs = tUs;
@@ -295,9 +340,11 @@ export class Detector {
     }
     for (let i = 0; i < this.#targets.length; i++) {
       const inc = this.#targets[i].incident;
-      if (!inc) continue;
-      this.#loadRates(i);
-      inc.second(tSec, this.#rates[0], this.#rates[1]);
+      if (inc) {
+        this.#loadRates(i);
+        inc.second(tSec, this.#rates[0], this.#rates[1]);
+      }
+      if (i < this.#iface) this.#chooseStatsSource(i);
     }
     // Room for new destinations when untracked ones carried traffic.
     const shared = this.#table.capacity * VECTOR_COUNT;
@@ -377,8 +424,7 @@ export class Detector {
         }
         if (tUs - inc.lastEventUs >= this.#cfg.incident_update_seconds * 1e6) {
           inc.lastEventUs = tUs;
-          this.#classify(i);
-          this.#emit(incidentEvent(inc, "update", tUs));
+          this.#report(i, "update", tUs);
         }
       }
     }
@@ -431,12 +477,11 @@ export class Detector {
       return false;
     }
     const t = this.#targets[i];
-    const w = t.windowSlot >= 0 ? this.#pool[t.windowSlot] : null;
-    if (!w || w.packets === 0) {
+    const st = this.#stats(i);
+    if (st === null) {
       t.bulkNote = `${pct(tcp, packets)}% TCP, ${pct(plain, tcp)}% plain ACK/PSH segments`;
       return true;
     }
-    const st = w.snapshot(3);
     const top3 = st.top_src_ips.reduce((n, e) => n + e.count, 0);
     const few = st.src_count <= 16 || top3 >= 0.8 * st.packets;
     t.bulkNote = `${pct(tcp, packets)}% TCP, ${pct(plain, tcp)}% plain ACK/PSH segments, ` +
@@ -472,7 +517,6 @@ export class Detector {
     const k = t.trigger;
     const label = this.#label(i);
     const thresholds = Float64Array.from(this.#thresholds);
-    const slot = t.windowSlot;
     const inc = new Incident({
       id: deterministicUuid(`${this.#idSeed}|${label}|${t.overSinceUs}`),
       target: label,
@@ -489,24 +533,19 @@ export class Detector {
       baseline: i === this.#iface && this.baseline.ready
         ? { pps: this.baseline.mean(0), bps: this.baseline.mean(1) }
         : { pps: 0, bps: 0 },
-      window: slot >= 0 ? this.#pool[slot] : null,
-      windowSlot: slot,
     });
     inc.vectors.set(t.vectors);
     inc.second(tUs / 1e6, this.#rates[0], this.#rates[1]);
     t.incident = inc;
     t.state = STATE_ACTIVE;
     if (i < this.#iface) this.#table.pinned[i] = 1;
-    this.#classify(i);
-    this.#emit(incidentEvent(inc, "open", tUs));
+    this.#report(i, "open", tUs);
   }
 
   #resolve(i: number, endedUs: number): void {
     const t = this.#targets[i];
-    const inc = t.incident!;
-    this.#classify(i);
     const atUs = Math.max(this.#lastTickUs, endedUs);
-    const event = incidentEvent(inc, "resolve", atUs, endedUs);
+    const event = this.#event(i, "resolve", atUs, endedUs);
     this.#release(i);
     t.state = STATE_COOLDOWN;
     t.cooldownUntilUs = atUs + this.#cfg.attack_cooldown * 1e6;
@@ -518,8 +557,8 @@ export class Detector {
     const t = this.#targets[i];
     if (t.windowSlot >= 0) {
       this.#poolFree[t.windowSlot] = true;
-      if (i === this.#iface) this.#ifaceSlot = -1;
-      else this.#rowSlot[i] = -1;
+      this.#rowSlot[i] = -1;
+      this.#rowEvery[i] = 1;
     }
     if (i < this.#iface) this.#table.pinned[i] = 0;
     t.reset();
@@ -534,18 +573,57 @@ export class Detector {
     this.#poolFree[slot] = false;
     this.#pool[slot].reset(Math.floor(this.#lastTickUs / 1e6));
     t.windowSlot = slot;
-    if (i === this.#iface) this.#ifaceSlot = slot;
-    else this.#rowSlot[i] = slot;
+    if (i < this.#iface) this.#chooseStatsSource(i);
   }
 
-  #classify(i: number): void {
+  /**
+   * For the next second: a destination carrying at least {@linkcode OWN_STATS_BELOW} of the
+   * interface's packets takes its statistics from the interface's windows; a smaller one counts
+   * its own packets, every one up to {@linkcode OWN_STATS_FULL_PPS} and a regular sample above
+   * (1 in N, recorded in the incident), so evidence costs a bounded amount per second.
+   */
+  #chooseStatsSource(row: number): void {
+    const t = this.#targets[row];
+    if (t.windowSlot < 0) return;
+    const packets = this.#table.sums[row * VECTOR_COUNT + Vector.PACKETS];
+    const total = this.#ifaceSums[Vector.PACKETS];
+    const own = total > 0 && packets < OWN_STATS_BELOW * total;
+    this.#rowSlot[row] = own ? t.windowSlot : -1;
+    const every = own ? Math.max(1, Math.ceil(packets / OWN_STATS_FULL_PPS)) : 1;
+    this.#rowEvery[row] = every;
+    if (t.incident && every > t.incident.sampleEvery) t.incident.sampleEvery = every;
+  }
+
+  /** Statistics of target `i`'s traffic so far, including the second in progress. */
+  #stats(i: number): WindowStats | null {
+    const t = this.#targets[i];
+    if (t.windowSlot < 0) return null;
+    const w = this.#pool[t.windowSlot];
+    const live = this.#live;
+    if ((i === this.#iface || this.#rowSlot[i] < 0) && live !== null && live.packets > 0) {
+      const scratch = this.#scratch;
+      scratch.reset(w.start);
+      scratch.merge(w);
+      scratch.merge(live);
+      return scratch.snapshot(10);
+    }
+    return w.packets > 0 ? w.snapshot(10) : null;
+  }
+
+  /** Classifies target `i`'s incident on everything seen so far and builds its event. */
+  #event(i: number, kind: IncidentEventKind, atUs: number, endedUs?: number): IncidentEvent {
     const inc = this.#targets[i].incident!;
-    const seconds = Math.max((this.#lastTickUs - inc.startedUs) / 1e6, 0.1);
+    const stats = this.#stats(i);
     inc.classification = classify({
       vectors: inc.vectors,
-      seconds,
-      stats: inc.window && inc.window.packets > 0 ? inc.window.snapshot(10) : undefined,
+      seconds: Math.max((this.#lastTickUs - inc.startedUs) / 1e6, 0.1),
+      stats: stats ?? undefined,
     });
+    return incidentEvent(inc, kind, stats, atUs, endedUs);
+  }
+
+  #report(i: number, kind: IncidentEventKind, atUs: number): void {
+    this.#emit(this.#event(i, kind, atUs));
   }
 
   #emit(event: IncidentEvent): void {

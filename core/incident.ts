@@ -7,7 +7,7 @@
 
 import type { Classification } from "./classifier.ts";
 import { Vector, VECTOR_COUNT } from "./vectors.ts";
-import type { Window, WindowStats } from "./window.ts";
+import type { WindowStats } from "./window.ts";
 
 /** The rates a threshold applies to, in this order everywhere (thresholds, baselines). */
 export const RATE_NAMES = ["pps", "bps", "syn_pps", "udp_pps", "icmp_pps", "fragment_pps"] as const;
@@ -41,10 +41,11 @@ export class Incident {
   readonly baseline: { pps: number; bps: number };
   /** Vector counters of the target's traffic since it first went over a threshold. */
   readonly vectors: Float64Array = new Float64Array(VECTOR_COUNT);
-  /** Per-packet statistics of the target's traffic (null when the window pool was exhausted). */
-  readonly window: Window | null;
-  /** Pool slot of `window` (-1 without one). */
-  readonly windowSlot: number;
+  /** Seconds whose statistics came from the target's own packets, and from the interface's. */
+  ownSeconds = 0;
+  interfaceSeconds = 0;
+  /** Largest sampling step of the target's own statistics (1: every packet). */
+  sampleEvery = 1;
   /** One point per second (or per 2^k s once the curve is long). */
   readonly velocity: { t: number; pps: number }[] = [];
   #velocityStep = 1;
@@ -70,8 +71,6 @@ export class Incident {
     rule: string;
     thresholds: Float64Array;
     baseline: { pps: number; bps: number };
-    window: Window | null;
-    windowSlot: number;
   }) {
     this.id = init.id;
     this.target = init.target;
@@ -81,8 +80,6 @@ export class Incident {
     this.rule = init.rule;
     this.thresholds = init.thresholds;
     this.baseline = init.baseline;
-    this.window = init.window;
-    this.windowSlot = init.windowSlot;
     this.lastOverUs = init.openedUs;
     this.lastEventUs = init.openedUs;
   }
@@ -127,13 +124,13 @@ export type IncidentEvent = Record<string, unknown> & {
 export function incidentEvent(
   incident: Incident,
   event: IncidentEventKind,
+  stats: WindowStats | null,
   atUs: number,
   endedUs?: number,
 ): IncidentEvent {
   const c = incident.classification;
   const v = incident.vectors;
   const packets = v[Vector.PACKETS];
-  const stats: WindowStats | null = incident.window?.snapshot(10) ?? null;
   const pct = (n: number) => (packets > 0 ? round1((100 * n) / packets) : 0);
   const fragments = v[Vector.FRAGMENTS];
   const endUs = endedUs ?? atUs;
@@ -188,11 +185,24 @@ export function incidentEvent(
     pkt_length_histogram: stats?.pkt_len_hist ?? {},
     ttl_distribution: stats?.ttl ?? {},
     velocity_curve: incident.velocity.slice(),
+    stats_scope: statsScope(incident, stats),
+    stats_sample_every: incident.ownSeconds > 0 ? incident.sampleEvery : 1,
     ioc_hits: [],
     evidence: c?.evidence ?? null,
   };
   if (event === "resolve") payload.duration_seconds = payload.duration;
   return payload;
+}
+
+/**
+ * Where the per-packet statistics (top talkers, sources, TTLs, lengths) come from: the target's
+ * own packets, the whole interface (when the target carried most of its traffic, the
+ * interface's per-second windows are used instead of counting twice), or both over time.
+ */
+function statsScope(incident: Incident, stats: WindowStats | null): string {
+  if (stats === null) return "none";
+  if (incident.target === "interface" || incident.ownSeconds === 0) return "interface";
+  return incident.interfaceSeconds === 0 ? "target" : "target+interface";
 }
 
 /** Microseconds since the epoch as ISO-8601 UTC with microseconds (`...T12:00:00.123456+00:00`). */

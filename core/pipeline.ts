@@ -41,8 +41,16 @@ export class Pipeline implements PacketSink {
 
   /** `onWindow` receives each closed window; it is reused afterwards. */
   constructor(onWindow: (window: Window) => void, options: PipelineOptions = {}) {
-    this.#windower = new Windower(onWindow, options);
-    this.#detector = options.detector ?? null;
+    const detector = options.detector ?? null;
+    this.#detector = detector;
+    this.#windower = new Windower(
+      detector === null ? onWindow : (window) => {
+        detector.window(window);
+        onWindow(window);
+      },
+      options,
+    );
+    detector?.watchWindow(this.#windower.window);
   }
 
   /** Decodes one frame and counts it. */

@@ -8,7 +8,7 @@
 
 import { hashWords } from "./_hash.ts";
 import type { PacketMeta } from "./packet.ts";
-import { countVectors, VECTOR_COUNT } from "./vectors.ts";
+import { completeVectors, countVectors, VECTOR_COUNT } from "./vectors.ts";
 
 /** Slots per second: rates are evaluated every 1/SLOTS s over the last second. */
 export const SLOTS = 10;
@@ -40,12 +40,18 @@ export class RateTable {
 
   readonly #index: Int32Array;
   readonly #mask: number;
-  #lastRow = -1;
   #freeRows: number;
-  #l0 = 0;
-  #l1 = 0;
-  #l2 = 0;
-  #l3 = 0;
+  // The two last destinations looked up and their rows (-1 never matches an address word).
+  #a0 = -1;
+  #a1 = -1;
+  #a2 = -1;
+  #a3 = -1;
+  #aRow = 0;
+  #b0 = -1;
+  #b1 = -1;
+  #b2 = -1;
+  #b3 = -1;
+  #bRow = 0;
 
   /** Creates a table tracking up to `capacity` destinations. */
   constructor(capacity: number) {
@@ -68,20 +74,25 @@ export class RateTable {
     if (meta.ipVersion === 0 || meta.malformed !== 0) {
       row = this.capacity;
     } else {
+      // Two recent destinations are remembered: a flood, or a host's IPv4 and IPv6 addresses.
       const d = meta.dst;
-      const w0 = d[0] | 0, w1 = d[1] | 0, w2 = d[2] | 0, w3 = d[3] | 0;
-      if (
-        this.#lastRow >= 0 && w3 === this.#l3 && w2 === this.#l2 && w1 === this.#l1 &&
-        w0 === this.#l0
-      ) {
-        row = this.#lastRow;
+      const w3 = d[3];
+      if (w3 === this.#a3 && d[2] === this.#a2 && d[1] === this.#a1 && d[0] === this.#a0) {
+        row = this.#aRow;
+      } else if (w3 === this.#b3 && d[2] === this.#b2 && d[1] === this.#b1 && d[0] === this.#b0) {
+        row = this.#bRow;
       } else {
-        row = this.#find(w0, w1, w2, w3, true);
-        this.#l0 = w0;
-        this.#l1 = w1;
-        this.#l2 = w2;
-        this.#l3 = w3;
-        this.#lastRow = row;
+        row = this.#find(d[0] | 0, d[1] | 0, d[2] | 0, w3 | 0, true);
+        this.#b0 = this.#a0;
+        this.#b1 = this.#a1;
+        this.#b2 = this.#a2;
+        this.#b3 = this.#a3;
+        this.#bRow = this.#aRow;
+        this.#a0 = d[0];
+        this.#a1 = d[1];
+        this.#a2 = d[2];
+        this.#a3 = w3;
+        this.#aRow = row;
       }
     }
     countVectors(meta, this.counters, (row * RING + this.slot) * VECTOR_COUNT);
@@ -105,9 +116,17 @@ export class RateTable {
     return r === this.capacity ? -1 : r;
   }
 
+  /** Fills the derived totals of the slot being counted (before reading it or rotating). */
+  finishSlot(): void {
+    for (let row = 0; row <= this.capacity; row++) {
+      if (row < this.capacity && !this.used[row]) continue;
+      completeVectors(this.counters, (row * RING + this.slot) * VECTOR_COUNT);
+    }
+  }
+
   /**
-   * Closes the current slot: it joins the sliding sums, the slot a second older leaves them,
-   * and counting moves to the next slot.
+   * Closes the current slot (after {@linkcode finishSlot}): it joins the sliding sums, the slot
+   * a second older leaves them, and counting moves to the next slot.
    */
   rotate(): void {
     const done = this.slot;
@@ -218,7 +237,8 @@ export class RateTable {
       this.sums[shared * VECTOR_COUNT + v] += this.sums[row * VECTOR_COUNT + v];
       this.sums[row * VECTOR_COUNT + v] = 0;
     }
-    if (this.#lastRow === row) this.#lastRow = -1;
+    if (this.#aRow === row) this.#a3 = -1;
+    if (this.#bRow === row) this.#b3 = -1;
   }
 
   #reindex(): void {

@@ -42,32 +42,40 @@ export const AMPLIFICATION_SERVICES: readonly AmplificationService[] = [
   { port: 17, name: "qotd" },
 ];
 
-/** Indices into a vector counter block (see {@linkcode VECTOR_COUNT}). */
+/**
+ * Indices into a vector counter block (see {@linkcode VECTOR_COUNT}).
+ *
+ * Per packet, {@linkcode countVectors} adds the bytes, one size class and one exclusive
+ * category (plus the fragment counters for fragments); the totals marked "derived" are sums of
+ * those and are filled in by {@linkcode completeVectors}, once per block rather than per packet.
+ */
 export const Vector = {
-  /** Every frame. */
+  /** Every frame (derived: the three size classes). */
   PACKETS: 0,
   /** Wire bytes of every frame. */
   BYTES: 1,
+  /** TCP (derived: the TCP categories). */
   TCP: 2,
+  /** UDP (derived: the UDP categories). */
   UDP: 3,
-  /** ICMP and ICMPv6. */
+  /** ICMP and ICMPv6 (derived: echo and other ICMP). */
   ICMP: 4,
   GRE: 5,
   /** Other IP protocols and non-IP frames. */
   OTHER: 6,
-  /** IP fragments, first and later. */
+  /** IP fragments, first and later (in addition to their category). */
   FRAGMENTS: 7,
-  /** Later fragments (no L4 header). */
+  /** Later fragments (no L4 header; in addition to their category). */
   FRAG_NON_FIRST: 8,
   /** TCP with SYN and without ACK/RST/FIN (connection attempts; ECE/CWR allowed). */
   SYN: 9,
   /** TCP SYN+ACK (reflection). */
   SYN_ACK: 10,
-  /** TCP with ACK only (no SYN/FIN/RST/PSH). */
+  /** TCP with ACK only (no SYN/FIN/RST/PSH), and ACK with URG. */
   ACK: 11,
   /** TCP with RST (alone or with ACK). */
   RST: 12,
-  /** TCP with FIN and without PSH+URG (FIN or FIN+ACK). */
+  /** TCP FIN, FIN+ACK and FIN+PSH+ACK. */
   FIN: 13,
   /** TCP PSH+ACK (data segments). */
   PSH_ACK: 14,
@@ -77,87 +85,104 @@ export const Vector = {
   NULL: 16,
   /** TCP flag combinations no legitimate stack sends (SYN+FIN, SYN+RST, ...). */
   TCP_ANOMALOUS: 17,
-  /** UDP from one of {@linkcode AMPLIFICATION_SERVICES}' source ports. */
+  /** UDP from one of {@linkcode AMPLIFICATION_SERVICES}' source ports (derived: the services). */
   UDP_AMP: 18,
-  /** UDP to port 53 (queries). */
+  /** UDP to port 53 (queries) not from an amplification port. */
   DNS_QUERY: 19,
   /** Frames of 64 bytes or less on the wire (minimum-size floods). */
   SMALL: 20,
   /** ICMP echo requests (IPv4 type 8, IPv6 type 128). */
   ICMP_ECHO: 21,
-  /** TCP or UDP frames of 1000 bytes and more (bulk transfer, amplified responses). */
+  /** Frames of 1000 bytes and more (bulk transfer, amplified responses, fragments). */
   LARGE: 22,
+  /** Frames of 65 to 999 bytes. */
+  MID: 23,
+  /** TCP later fragments (no flags to read). */
+  TCP_NO_PORTS: 24,
+  /** UDP from and to ordinary ports. */
+  UDP_PLAIN: 25,
+  /** UDP later fragments (no ports to read). */
+  UDP_NO_PORTS: 26,
+  /** ICMP other than echo requests. */
+  ICMP_OTHER: 27,
+  /** Frames the decoder rejected. */
+  MALFORMED: 28,
   /** First of the per-service amplification counters, in {@linkcode AMPLIFICATION_SERVICES} order. */
-  AMP_FIRST: 23,
+  AMP_FIRST: 29,
 } as const;
 
 /** Number of counters in one vector block. */
 export const VECTOR_COUNT: number = Vector.AMP_FIRST + AMPLIFICATION_SERVICES.length;
 
-/** Service index + 1 by UDP source port (0: not an amplification port). */
-const AMP_INDEX = new Uint8Array(65536);
+/** Vector index of the amplification service by UDP source port (0: not an amplification port). */
+const AMP_VECTOR = new Uint8Array(65536);
 for (let i = 0; i < AMPLIFICATION_SERVICES.length; i++) {
-  AMP_INDEX[AMPLIFICATION_SERVICES[i].port] = i + 1;
+  AMP_VECTOR[AMPLIFICATION_SERVICES[i].port] = Vector.AMP_FIRST + i;
 }
 
 /** The amplification service index (into {@linkcode AMPLIFICATION_SERVICES}) of a UDP source port, or -1. */
 export function amplificationIndex(srcPort: number): number {
-  return AMP_INDEX[srcPort & 0xffff] - 1;
+  const v = AMP_VECTOR[srcPort & 0xffff];
+  return v === 0 ? -1 : v - Vector.AMP_FIRST;
 }
 
-const FLAGS_MAIN = TcpFlag.SYN | TcpFlag.ACK | TcpFlag.RST | TcpFlag.FIN | TcpFlag.PSH |
-  TcpFlag.URG;
+/** Vector of a TCP segment by its SYN, ACK, FIN, RST, PSH and URG bits. */
+const TCP_VECTOR = new Uint8Array(64);
+for (let f = 0; f < 64; f++) TCP_VECTOR[f] = tcpVector(f);
 
 /**
- * Counts one decoded packet into `counters[base .. base + VECTOR_COUNT)`. Allocation-free: this
- * runs per packet. Malformed frames count in PACKETS and BYTES only.
+ * Counts one decoded packet into `counters[base .. base + VECTOR_COUNT)`: bytes, size class,
+ * one category and the fragment counters. Allocation-free and branch-light: this runs per
+ * packet. Call {@linkcode completeVectors} before reading the derived totals.
  */
 export function countVectors(meta: PacketMeta, counters: Float64Array, base: number): void {
-  counters[base + Vector.PACKETS]++;
-  counters[base + Vector.BYTES] += meta.wireLen;
-  if (meta.wireLen <= 64) counters[base + Vector.SMALL]++;
-  if (meta.malformed !== 0) return;
-  if (meta.ipVersion === 0) {
-    counters[base + Vector.OTHER]++;
-    return;
-  }
-  if (meta.fragment !== Fragment.NONE) {
-    counters[base + Vector.FRAGMENTS]++;
-    if (meta.fragment === Fragment.NON_FIRST) counters[base + Vector.FRAG_NON_FIRST]++;
-  }
-  const hasPorts = meta.fragment !== Fragment.NON_FIRST;
-  switch (meta.protocol) {
-    case IpProto.TCP: {
-      counters[base + Vector.TCP]++;
-      if (meta.wireLen >= 1000) counters[base + Vector.LARGE]++;
-      if (hasPorts) counters[base + tcpVector(meta.tcpFlags & FLAGS_MAIN)]++;
-      break;
+  const len = meta.wireLen;
+  counters[base + Vector.BYTES] += len;
+  counters[base + (len <= 64 ? Vector.SMALL : len >= 1000 ? Vector.LARGE : Vector.MID)]++;
+  let category: number;
+  if (meta.malformed !== 0) {
+    category = Vector.MALFORMED;
+  } else if (meta.ipVersion === 0) {
+    category = Vector.OTHER;
+  } else {
+    const fragment = meta.fragment;
+    const later = fragment === Fragment.NON_FIRST;
+    if (fragment !== Fragment.NONE) {
+      counters[base + Vector.FRAGMENTS]++;
+      if (later) counters[base + Vector.FRAG_NON_FIRST]++;
     }
-    case IpProto.UDP: {
-      counters[base + Vector.UDP]++;
-      if (meta.wireLen >= 1000) counters[base + Vector.LARGE]++;
-      if (!hasPorts) break;
-      const amp = AMP_INDEX[meta.srcPort];
-      if (amp !== 0) {
-        counters[base + Vector.UDP_AMP]++;
-        counters[base + Vector.AMP_FIRST + amp - 1]++;
+    const p = meta.protocol;
+    if (p === IpProto.TCP) {
+      category = later ? Vector.TCP_NO_PORTS : TCP_VECTOR[meta.tcpFlags & 0x3f];
+    } else if (p === IpProto.UDP) {
+      if (later) category = Vector.UDP_NO_PORTS;
+      else {
+        category = AMP_VECTOR[meta.srcPort];
+        if (category === 0) category = meta.dstPort === 53 ? Vector.DNS_QUERY : Vector.UDP_PLAIN;
       }
-      if (meta.dstPort === 53) counters[base + Vector.DNS_QUERY]++;
-      break;
+    } else if (p === IpProto.ICMP) {
+      category = meta.icmpType === 8 ? Vector.ICMP_ECHO : Vector.ICMP_OTHER;
+    } else if (p === IpProto.ICMPV6) {
+      category = meta.icmpType === 128 ? Vector.ICMP_ECHO : Vector.ICMP_OTHER;
+    } else {
+      category = p === IpProto.GRE ? Vector.GRE : Vector.OTHER;
     }
-    case IpProto.ICMP:
-    case IpProto.ICMPV6:
-      counters[base + Vector.ICMP]++;
-      if (meta.icmpType === (meta.protocol === IpProto.ICMP ? 8 : 128)) {
-        counters[base + Vector.ICMP_ECHO]++;
-      }
-      break;
-    case IpProto.GRE:
-      counters[base + Vector.GRE]++;
-      break;
-    default:
-      counters[base + Vector.OTHER]++;
   }
+  counters[base + category]++;
+}
+
+/** Fills the derived totals (packets, TCP, UDP, ICMP, amplification) of a counted block. */
+export function completeVectors(c: Float64Array, base: number): void {
+  c[base + Vector.PACKETS] = c[base + Vector.SMALL] + c[base + Vector.MID] + c[base + Vector.LARGE];
+  let tcp = c[base + Vector.TCP_NO_PORTS];
+  for (let v = Vector.SYN; v <= Vector.TCP_ANOMALOUS; v++) tcp += c[base + v];
+  c[base + Vector.TCP] = tcp;
+  let amp = 0;
+  for (let v = Vector.AMP_FIRST; v < VECTOR_COUNT; v++) amp += c[base + v];
+  c[base + Vector.UDP_AMP] = amp;
+  c[base + Vector.UDP] = amp + c[base + Vector.DNS_QUERY] + c[base + Vector.UDP_PLAIN] +
+    c[base + Vector.UDP_NO_PORTS];
+  c[base + Vector.ICMP] = c[base + Vector.ICMP_ECHO] + c[base + Vector.ICMP_OTHER];
 }
 
 /** The TCP vector of a flags byte (SYN, ACK, FIN, RST, PSH, URG bits only). */
@@ -168,8 +193,10 @@ function tcpVector(f: number): number {
     case TcpFlag.SYN | TcpFlag.ACK:
       return Vector.SYN_ACK;
     case TcpFlag.ACK:
+    case TcpFlag.ACK | TcpFlag.URG:
       return Vector.ACK;
     case TcpFlag.PSH | TcpFlag.ACK:
+    case TcpFlag.PSH | TcpFlag.ACK | TcpFlag.URG:
       return Vector.PSH_ACK;
     case TcpFlag.RST:
     case TcpFlag.RST | TcpFlag.ACK:
@@ -183,10 +210,7 @@ function tcpVector(f: number): number {
     case 0:
       return Vector.NULL;
     default:
-      // Legitimate stacks also send ACK+URG and PSH+ACK+URG, rarely; the rest is crafted.
-      return (f & TcpFlag.ACK) && !(f & (TcpFlag.SYN | TcpFlag.RST))
-        ? Vector.ACK
-        : Vector.TCP_ANOMALOUS;
+      return Vector.TCP_ANOMALOUS;
   }
 }
 
@@ -216,6 +240,12 @@ export function vectorNames(): string[] {
     "small",
     "icmp_echo",
     "large",
+    "mid",
+    "tcp_no_ports",
+    "udp_plain",
+    "udp_no_ports",
+    "icmp_other",
+    "malformed",
   ];
   for (const s of AMPLIFICATION_SERVICES) names.push(`amp_${s.name}_${s.port}`);
   return names;

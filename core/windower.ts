@@ -49,6 +49,11 @@ export class Windower {
     this.#maxGap = options.maxGapSeconds ?? 300;
   }
 
+  /** The window being filled now (read-only use: it is reset at every second). */
+  get window(): Window {
+    return this.#window;
+  }
+
   /** Start (epoch seconds) of the open window, or `undefined` when none is open. */
   get current(): number | undefined {
     return Number.isNaN(this.#current) ? undefined : this.#current;

@@ -2,6 +2,7 @@
 // detector (no capture, no decoder), so timings in packet time are exact and runs are fast.
 import { Fragment, IpProto, PacketMeta, TcpFlag } from "../core/packet.ts";
 import type { Detector } from "../core/detector.ts";
+import { Windower } from "../core/windower.ts";
 import { parseAddress } from "../core/address.ts";
 
 /** Fills `meta` for packet number `i` of a stream. */
@@ -19,10 +20,13 @@ export interface Stream {
 export const T0 = 1_767_225_600;
 
 /**
- * Feeds the streams, interleaved in time order, into `detector`; returns the packet count.
- * Stream times are seconds after {@linkcode T0}.
+ * Feeds the streams, interleaved in time order, into `detector` alongside per-second windows
+ * (as the pipeline does); returns the packet count. Stream times are seconds after
+ * {@linkcode T0}.
  */
 export function feed(detector: Detector, streams: Stream[]): number {
+  const windower = new Windower((w) => detector.window(w));
+  detector.watchWindow(windower.window);
   const meta = new PacketMeta();
   const next = streams.map((s) => s.fromS * 1e6);
   const step = streams.map((s) => 1e6 / s.pps);
@@ -37,6 +41,7 @@ export function feed(detector: Detector, streams: Stream[]): number {
     meta.reset();
     meta.tsUs = T0 * 1e6 + Math.floor(next[k]);
     streams[k].shape(meta, count[k]++);
+    windower.add(meta);
     detector.add(meta);
     next[k] += step[k];
     n++;

@@ -7,12 +7,25 @@ const noHping = !(await hasCommand("hping3"));
 if (netnsReason) console.warn(`capture_test: ${netnsReason}; ignored`);
 
 Deno.test({
-  name: "ftagent capture prints live windows of a bounded flood and exits cleanly",
+  name:
+    "ftagent capture prints live windows and an incident for a bounded flood, and saves its baseline",
   ignore: netnsReason !== null || noHping,
   async fn() {
     const pair = await createNetnsPair();
+    const stateDir = await Deno.makeTempDir({ prefix: "fta-state-" });
     let agent: Deno.ChildProcess | null = null;
+    let stderr: ReadableStreamDefaultReader<string> | null = null;
     try {
+      // Floors under the 5000-pps test flood; state (the baseline) in a scratch directory.
+      const config = `${stateDir}/config.json`;
+      await Deno.writeTextFile(
+        config,
+        JSON.stringify({
+          state_dir: stateDir,
+          min_pps_threshold: 1000,
+          min_udp_pps_threshold: 1000,
+        }),
+      );
       agent = pair.spawn(pair.b, [
         Deno.execPath(),
         "run",
@@ -25,10 +38,12 @@ Deno.test({
         `udp dst port 5353 and dst host ${pair.addrB}`,
         "--duration",
         "4",
+        "--config",
+        config,
         "--json",
       ]);
       agent.stdin.close();
-      const stderr = agent.stderr.pipeThrough(new TextDecoderStream()).getReader();
+      stderr = agent.stderr.pipeThrough(new TextDecoderStream()).getReader();
       let log = "";
       while (!log.includes("capturing on")) {
         const { value, done } = await stderr.read();
@@ -60,8 +75,8 @@ Deno.test({
         new Response(agent.stdout).text(),
         agent.status,
       ]);
-      stderr.releaseLock();
-      await agent.stderr.cancel();
+      await stderr.cancel();
+      stderr = null;
       agent = null;
       assertEquals(status.code, 0);
       const lines = jsonLines(stdout);
@@ -74,6 +89,18 @@ Deno.test({
       // Idle seconds still produce windows: about one per second of the 4 s run.
       assert(windows.length >= 3, `${windows.length} windows`);
       assertEquals(windows.reduce((n, w) => n + (w.packets as number), 0), count);
+      // The incident: opened on the flood's target within 1 s of its first packet (packet time).
+      const incidents = lines.filter((l) => l.type === "incident");
+      const open = incidents.find((l) => l.event === "open");
+      assert(open, `no incident: ${JSON.stringify(summary)}`);
+      assertEquals(open.target, pair.addrB);
+      assertEquals(open.attack_family, "udp_flood");
+      const onset = windows.find((w) => (w.packets as number) > 0)!.t as number;
+      const opened = Date.parse(String(open.detected_at).slice(0, 23) + "Z") / 1000;
+      assert(opened - onset <= 2, `opened ${opened - onset} s after the flood's first second`);
+      assert(incidents.some((l) => l.event === "resolve" && l.id === open.id), "resolved at exit");
+      const saved = JSON.parse(await Deno.readTextFile(`${stateDir}/baseline.json`));
+      assert(typeof saved.savedAt === "number" && saved.baseline.version === 1, "baseline saved");
       const udp = windows.reduce(
         (n, w) => n + (w.protocols as { udp: { packets: number } }).udp.packets,
         0,
@@ -101,9 +128,10 @@ Deno.test({
         } catch { /* already gone */ }
         await agent.status;
         await agent.stdout.cancel().catch(() => {});
-        await agent.stderr.cancel().catch(() => {});
+        await stderr?.cancel().catch(() => {});
       }
       await pair.destroy();
+      await Deno.remove(stateDir, { recursive: true });
     }
   },
 });

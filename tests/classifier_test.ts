@@ -1,6 +1,11 @@
 import { type Classification, classify, type TrafficProfile } from "../core/classifier.ts";
 import { Fragment, IpProto, PacketMeta, TcpFlag } from "../core/packet.ts";
-import { AMPLIFICATION_SERVICES, countVectors, VECTOR_COUNT } from "../core/vectors.ts";
+import {
+  AMPLIFICATION_SERVICES,
+  completeVectors,
+  countVectors,
+  VECTOR_COUNT,
+} from "../core/vectors.ts";
 import { Window } from "../core/window.ts";
 import { assert, assertEquals, assertMatch } from "./_assert.ts";
 import { CORPUS, corpusFiles, ftagent } from "./_cli.ts";
@@ -63,6 +68,7 @@ function profile(flows: Flow[], seconds = 1, withStats = true): TrafficProfile {
       countVectors(m, vectors, 0);
     }
   }
+  completeVectors(vectors, 0);
   return withStats
     ? { vectors, seconds, stats: window.snapshot(), ipProtocols }
     : { vectors, seconds };

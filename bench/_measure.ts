@@ -1,0 +1,55 @@
+// One benchmark measurement in a fresh process (so no configuration inherits another's JIT
+// state): `deno run -A bench/_measure.ts READER MODE FILE` prints the seconds of one pass.
+import { defaultConfig } from "../core/config.ts";
+import { Detector } from "../core/detector.ts";
+import type { PacketSink } from "../core/packet.ts";
+import { Pipeline } from "../core/pipeline.ts";
+import { FileSource } from "../agent/file_source.ts";
+import { LibpcapFileSource } from "../agent/libpcap_source.ts";
+
+const [reader, mode, path] = Deno.args;
+
+const UNREACHABLE = {
+  min_pps_threshold: 1e12,
+  min_bps_threshold: 1e15,
+  min_syn_pps_threshold: 1e12,
+  min_udp_pps_threshold: 1e12,
+  min_icmp_pps_threshold: 1e12,
+  min_fragment_pps_threshold: 1e12,
+};
+
+class Count implements PacketSink {
+  packets = 0;
+  packet(): void {
+    this.packets++;
+  }
+}
+
+function sink(): PacketSink & { packets: number } {
+  switch (mode) {
+    case "read":
+      return new Count();
+    case "windows":
+      return new Pipeline(() => {});
+    case "detection":
+      // Default config: the capture is a flood, so incidents open and collect evidence.
+      return new Pipeline(() => {}, {
+        detector: new Detector(defaultConfig(), { onEvent: () => {} }),
+      });
+    case "detection-idle":
+      // Thresholds above the traffic: rates, baselines and machines run, no incident opens.
+      return new Pipeline(() => {}, {
+        detector: new Detector({ ...defaultConfig(), ...UNREACHABLE }, { onEvent: () => {} }),
+      });
+    default:
+      throw new Error(`unknown mode ${mode}`);
+  }
+}
+
+const s = sink();
+const source = reader === "ts" ? new FileSource(path) : new LibpcapFileSource(path);
+const t = performance.now();
+await source.run(s);
+source.close();
+if (s instanceof Pipeline) s.flush();
+console.log(JSON.stringify({ seconds: (performance.now() - t) / 1000, packets: s.packets }));
