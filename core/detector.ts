@@ -39,7 +39,8 @@ import { deterministicUuid } from "./_uuid.ts";
 import type { PacketMeta } from "./packet.ts";
 import { RateTable, SLOT_US, SLOTS } from "./rate_table.ts";
 import { Vector, VECTOR_COUNT } from "./vectors.ts";
-import { Window, type WindowStats } from "./window.ts";
+import type { Window } from "./window.ts";
+import { EvidenceWindows } from "./_evidence.ts";
 
 /** Where a target's machine stands. */
 export type TargetState = "idle" | "suspected" | "active" | "holddown" | "cooldown";
@@ -83,12 +84,6 @@ const RATE_VECTORS = [
   Vector.FRAGMENTS,
 ];
 const RATES = RATE_NAMES.length;
-/** A destination below this share of the interface's packets counts its own statistics. */
-const OWN_STATS_BELOW = 0.5;
-/** Packets per second a destination's own statistics take in full; above, a regular sample. */
-const OWN_STATS_FULL_PPS = 5000;
-/** Windows available to suspected/active targets at once. */
-const WINDOW_POOL = 8;
 /** Short span (slots) whose rate decides a fast open. */
 const FAST_SLOTS = 3;
 /** A flood at exactly the fast multiple may count a packet less in a short span's slots. */
@@ -105,7 +100,6 @@ class Target {
   overSinceUs = 0;
   cooldownUntilUs = 0;
   trigger = 0;
-  windowSlot = -1;
   bulkNote = "";
   readonly vectors = new Float64Array(VECTOR_COUNT);
   incident: Incident | null = null;
@@ -115,7 +109,6 @@ class Target {
     this.overSinceUs = 0;
     this.cooldownUntilUs = 0;
     this.trigger = 0;
-    this.windowSlot = -1;
     this.bulkNote = "";
     this.vectors.fill(0);
     this.incident = null;
@@ -136,16 +129,7 @@ export class Detector {
   /** Machines: one per tracked row, the interface last. */
   readonly #targets: Target[];
   readonly #iface: number;
-  readonly #pool: Window[] = [];
-  readonly #poolFree: boolean[] = [];
-  /** Pool slot counting each row's packets one by one (-1: none, or fed from the interface's windows). */
-  readonly #rowSlot: Int32Array;
-  /** A row counting its own statistics takes one packet in `#rowEvery` (bounded cost). */
-  readonly #rowEvery: Int32Array;
-  readonly #rowSkip: Int32Array;
-  /** The pipeline's window of the current second, and scratch space to combine it. */
-  #live: Window | null = null;
-  readonly #scratch = new Window();
+  readonly #evidence: EvidenceWindows;
   /** Interface-wide sliding sums and the completed slot's counts, summed over rows per tick. */
   readonly #ifaceSums = new Float64Array(VECTOR_COUNT);
   readonly #ifaceSlotCounts = new Float64Array(VECTOR_COUNT);
@@ -175,15 +159,9 @@ export class Detector {
     this.#table = new RateTable(capacity);
     this.#targets = Array.from({ length: capacity + 1 }, () => new Target());
     this.#iface = capacity;
-    this.#rowSlot = new Int32Array(capacity + 1).fill(-1);
-    this.#rowEvery = new Int32Array(capacity + 1).fill(1);
-    this.#rowSkip = new Int32Array(capacity + 1).fill(1);
+    this.#evidence = new EvidenceWindows(capacity + 1);
     this.#destHigh = new Float64Array(capacity * RATES);
     this.#destSeconds = new Uint32Array(capacity);
-    for (let i = 0; i < WINDOW_POOL; i++) {
-      this.#pool.push(new Window());
-      this.#poolFree.push(true);
-    }
   }
 
   /** Counts one decoded packet (per packet: allocation-free outside state changes). */
@@ -191,11 +169,7 @@ export class Detector {
     const slot = Math.floor(meta.tsUs / SLOT_US);
     if (slot !== this.#slotNo) this.#advanceTo(slot);
     const row = this.#table.add(meta);
-    const s = this.#rowSlot[row];
-    if (s >= 0 && --this.#rowSkip[row] <= 0) {
-      this.#rowSkip[row] = this.#rowEvery[row];
-      this.#pool[s].add(meta);
-    }
+    this.#evidence.add(row, meta);
   }
 
   /**
@@ -203,7 +177,7 @@ export class Detector {
    * in progress (the pipeline calls this once).
    */
   watchWindow(window: Window): void {
-    this.#live = window;
+    this.#evidence.watch(window);
   }
 
   /**
@@ -211,15 +185,13 @@ export class Detector {
    * packets take their statistics from it rather than counting every packet a second time.
    */
   window(window: Window): void {
+    const evidence = this.#evidence;
+    evidence.closed(window);
     for (let i = 0; i < this.#targets.length; i++) {
-      const t = this.#targets[i];
-      if (t.windowSlot < 0) continue;
-      const own = i !== this.#iface && this.#rowSlot[i] >= 0;
-      if (!own) this.#pool[t.windowSlot].merge(window);
-      if (t.incident) {
-        if (own) t.incident.ownSeconds++;
-        else t.incident.interfaceSeconds++;
-      }
+      const inc = this.#targets[i].incident;
+      if (!inc || !evidence.has(i)) continue;
+      if (evidence.isOwn(i)) inc.ownSeconds++;
+      else inc.interfaceSeconds++;
     }
   }
 
@@ -477,7 +449,7 @@ export class Detector {
       return false;
     }
     const t = this.#targets[i];
-    const st = this.#stats(i);
+    const st = this.#evidence.stats(i);
     if (st === null) {
       t.bulkNote = `${pct(tcp, packets)}% TCP, ${pct(plain, tcp)}% plain ACK/PSH segments`;
       return true;
@@ -555,65 +527,37 @@ export class Detector {
   /** Back to idle: frees the target's window and unpins its row. */
   #release(i: number): void {
     const t = this.#targets[i];
-    if (t.windowSlot >= 0) {
-      this.#poolFree[t.windowSlot] = true;
-      this.#rowSlot[i] = -1;
-      this.#rowEvery[i] = 1;
-    }
+    this.#evidence.release(i);
     if (i < this.#iface) this.#table.pinned[i] = 0;
     t.reset();
   }
 
-  /** Gives a newly suspected target a window from the pool (none when all are in use). */
+  /** Gives a newly suspected target an evidence window (none when all are in use). */
   #watch(i: number): void {
-    const t = this.#targets[i];
-    const slot = this.#poolFree.indexOf(true);
     if (i < this.#iface) this.#table.pinned[i] = 1;
-    if (slot < 0) return;
-    this.#poolFree[slot] = false;
-    this.#pool[slot].reset(Math.floor(this.#lastTickUs / 1e6));
-    t.windowSlot = slot;
-    if (i < this.#iface) this.#chooseStatsSource(i);
-  }
-
-  /**
-   * For the next second: a destination carrying at least {@linkcode OWN_STATS_BELOW} of the
-   * interface's packets takes its statistics from the interface's windows; a smaller one counts
-   * its own packets, every one up to {@linkcode OWN_STATS_FULL_PPS} and a regular sample above
-   * (1 in N, recorded in the incident), so evidence costs a bounded amount per second.
-   */
-  #chooseStatsSource(row: number): void {
-    const t = this.#targets[row];
-    if (t.windowSlot < 0) return;
-    const packets = this.#table.sums[row * VECTOR_COUNT + Vector.PACKETS];
-    const total = this.#ifaceSums[Vector.PACKETS];
-    const own = total > 0 && packets < OWN_STATS_BELOW * total;
-    this.#rowSlot[row] = own ? t.windowSlot : -1;
-    const every = own ? Math.max(1, Math.ceil(packets / OWN_STATS_FULL_PPS)) : 1;
-    this.#rowEvery[row] = every;
-    if (t.incident && every > t.incident.sampleEvery) t.incident.sampleEvery = every;
-  }
-
-  /** Statistics of target `i`'s traffic so far, including the second in progress. */
-  #stats(i: number): WindowStats | null {
-    const t = this.#targets[i];
-    if (t.windowSlot < 0) return null;
-    const w = this.#pool[t.windowSlot];
-    const live = this.#live;
-    if ((i === this.#iface || this.#rowSlot[i] < 0) && live !== null && live.packets > 0) {
-      const scratch = this.#scratch;
-      scratch.reset(w.start);
-      scratch.merge(w);
-      scratch.merge(live);
-      return scratch.snapshot(10);
+    if (this.#evidence.acquire(i, Math.floor(this.#lastTickUs / 1e6)) && i < this.#iface) {
+      this.#chooseStatsSource(i);
     }
-    return w.packets > 0 ? w.snapshot(10) : null;
+  }
+
+  /** Picks where destination `row`'s statistics come from for the next second. */
+  #chooseStatsSource(row: number): void {
+    const evidence = this.#evidence;
+    evidence.choose(
+      row,
+      this.#table.sums[row * VECTOR_COUNT + Vector.PACKETS],
+      this.#ifaceSums[Vector.PACKETS],
+    );
+    const inc = this.#targets[row].incident;
+    if (inc && evidence.isOwn(row) && evidence.every(row) > inc.sampleEvery) {
+      inc.sampleEvery = evidence.every(row);
+    }
   }
 
   /** Classifies target `i`'s incident on everything seen so far and builds its event. */
   #event(i: number, kind: IncidentEventKind, atUs: number, endedUs?: number): IncidentEvent {
     const inc = this.#targets[i].incident!;
-    const stats = this.#stats(i);
+    const stats = this.#evidence.stats(i);
     inc.classification = classify({
       vectors: inc.vectors,
       seconds: Math.max((this.#lastTickUs - inc.startedUs) / 1e6, 0.1),
