@@ -6,15 +6,31 @@ import { PcapBuilder } from "../core/pcap_writer.ts";
 import { eth, EtherType, ipv4, tcp } from "./_frames.ts";
 import { T0 } from "./_traffic.ts";
 
+/** One record of a capture; `buf` is valid only during the call. */
+export type RecordFn = (
+  buf: Uint8Array,
+  offset: number,
+  capLen: number,
+  wireLen: number,
+  tsUs: number,
+) => void;
+
+/** Walks every record of a whole capture in memory with the project's parser. */
+export function walkCapture(
+  bytes: Uint8Array,
+  fn: RecordFn,
+): { linktype: number; snaplen: number; records: number } {
+  const parser = new CaptureParser();
+  const used = parser.parse(bytes, 0, bytes.length, { packet: fn });
+  parser.finish(bytes.length - used);
+  return { linktype: parser.linktype, snaplen: parser.snaplen, records: parser.records };
+}
+
 /** The frames of a capture file, copied. */
 export async function framesOf(path: string): Promise<Uint8Array[]> {
-  const bytes = await Deno.readFile(path);
   const frames: Uint8Array[] = [];
-  const parser = new CaptureParser();
-  parser.parse(bytes, 0, bytes.length, {
-    packet(buf, offset, capLen) {
-      frames.push(buf.slice(offset, offset + capLen));
-    },
+  walkCapture(await Deno.readFile(path), (buf, offset, capLen) => {
+    frames.push(buf.slice(offset, offset + capLen));
   });
   return frames;
 }

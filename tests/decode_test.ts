@@ -22,7 +22,7 @@ import {
   tcp,
   udp,
 } from "./_frames.ts";
-import { walkPcap } from "./_pcap_walk.ts";
+import { walkCapture } from "./_splice.ts";
 
 const { SYN, ACK, FIN, RST, PSH, URG, ECE, CWR } = TcpFlag;
 /** Every frame is decoded from this offset of a larger buffer padded with 0xee. */
@@ -454,11 +454,11 @@ Deno.test("PcapBuilder writes a capture that the pcap walker reads back record f
   const big = eth(EtherType.IPV4, ipv4(17, udp(1, 2, bytes(200))));
   const b = new PcapBuilder(LinkType.EN10MB, 100).add(tcpSyn(), 5).add(big, 2_000_001, 9000);
   const seen: number[][] = [];
-  const info = walkPcap(
+  const info = walkCapture(
     b.bytes(),
     (_buf, _offset, capLen, wireLen, tsUs) => seen.push([capLen, wireLen, tsUs]),
   );
-  assertEquals(info, { linktype: 1, snaplen: 100, nanos: false, records: 2 });
+  assertEquals(info, { linktype: 1, snaplen: 100, records: 2 });
   assertEquals(seen, [[40, 40, 5], [100, 9000, 2_000_001]]);
   assertEquals(b.count, 2);
 });
@@ -642,7 +642,7 @@ Deno.test("decode() agrees with tcpdump on a built capture of every Ethernet sha
     const lines = await tcpdump(file);
     assertEquals(lines.length, frames.length, "tcpdump packet count");
     let tcpSeen = 0;
-    walkPcap(await Deno.readFile(file), (buf, offset, capLen, wireLen, tsUs) => {
+    walkCapture(await Deno.readFile(file), (buf, offset, capLen, wireLen, tsUs) => {
       const i = tcpSeen++;
       meta.wireLen = wireLen;
       meta.capLen = capLen;
@@ -732,7 +732,7 @@ function decodeCapture(
   let total = 0;
   let malformed = 0;
   const m = new PacketMeta();
-  const info = walkPcap(data, (buf, offset, capLen, wireLen, tsUs) => {
+  const info = walkCapture(data, (buf, offset, capLen, wireLen, tsUs) => {
     m.tsUs = tsUs;
     m.capLen = capLen;
     m.wireLen = wireLen;
