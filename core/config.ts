@@ -60,6 +60,12 @@ const ConfigSchema = DetectionSchema.extend({
   pcap_max_packets: z.number().int().min(1).default(10000),
   pcap_max_seconds: positive.default(60),
   pcap_retention_days: positive.default(7),
+  /** Seconds of traffic before the onset every incident capture starts with. */
+  pcap_pre_seconds: z.number().finite().min(0).max(60).default(5),
+  /** Total size of all incident captures (MB): older captures are deleted beyond it. */
+  pcap_max_total_mb: positive.default(2048),
+  /** Free space (MB) the PCAP directory's disk must keep: below it, PCAP writing stops. */
+  pcap_min_free_mb: nonNegative.default(500),
   log_file: z.string().default("/var/log/ftagent.log"),
   log_level: z.enum(["DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL"]).default("INFO"),
   heartbeat_interval: positive.default(30),
@@ -104,6 +110,9 @@ export interface Config extends DetectionConfig {
   pcap_max_packets: number;
   pcap_max_seconds: number;
   pcap_retention_days: number;
+  pcap_pre_seconds: number;
+  pcap_max_total_mb: number;
+  pcap_min_free_mb: number;
   log_file: string;
   log_level: "DEBUG" | "INFO" | "WARNING" | "ERROR" | "CRITICAL";
   heartbeat_interval: number;
