@@ -79,9 +79,45 @@ else
   die "not run from a checkout and FTAGENT_RELEASE_URL is not set: nothing to install"
 fi
 
+# --- the service user (only on the real system) ----------------------------------------
+SERVICE_USER=ftagent
+NOLOGIN=/usr/sbin/nologin
+[ -x "$NOLOGIN" ] || NOLOGIN=/sbin/nologin
+if [ -n "$ROOT" ]; then
+  say "FTAGENT_ROOT is set: not creating the system user $SERVICE_USER (nor chown-ing to it)"
+elif id -u "$SERVICE_USER" >/dev/null 2>&1; then
+  :
+elif command -v useradd >/dev/null; then
+  useradd --system --user-group --no-create-home --home-dir /var/lib/ftagent --shell "$NOLOGIN" "$SERVICE_USER"
+  say "created the system user $SERVICE_USER"
+else
+  die "useradd is missing: create the system user $SERVICE_USER, then run this again"
+fi
+
 # --- directories (an existing config is kept) --------------------------------------------
-mkdir -p "$ROOT/etc/ftagent" "$ROOT/var/lib/ftagent/pcaps"
+mkdir -p "$ROOT/etc/ftagent" "$ROOT/var/lib/ftagent/pcaps" "$ROOT/var/log/ftagent"
 chmod 700 "$ROOT/etc/ftagent"
+chmod 750 "$ROOT/var/lib/ftagent" "$ROOT/var/log/ftagent"
+if [ -z "$ROOT" ]; then
+  # The service runs as $SERVICE_USER: it reads the config (mode 0600) and writes its state.
+  chown -R "$SERVICE_USER:$(id -gn "$SERVICE_USER")" /etc/ftagent /var/lib/ftagent /var/log/ftagent
+fi
+
+# --- the systemd unit (installed, not enabled or started) -----------------------------------
+UNIT="$ROOT/etc/systemd/system/ftagent.service"
+mkdir -p "$(dirname "$UNIT")"
+if [ -n "$SRC" ] && [ -f "$SRC/packaging/ftagent.service" ]; then
+  sed "s#/usr/local/bin/ftagent#$PREFIX/bin/ftagent#" "$SRC/packaging/ftagent.service" >"$UNIT.new"
+  chmod 644 "$UNIT.new"
+  mv "$UNIT.new" "$UNIT"
+else
+  FTAGENT_ROOT="$ROOT" "$BIN" --install-service >/dev/null
+fi
+say "installed the systemd unit $UNIT (not enabled)"
+if [ -z "$ROOT" ] && [ -d /run/systemd/system ] && command -v systemctl >/dev/null; then
+  systemctl daemon-reload
+fi
 
 say "installed $("$BIN" --version 2>/dev/null || echo ftagent) at $PREFIX/bin/ftagent"
-say "next: ftagent --interface <IF>   (prints per-second traffic; ftagent --help lists everything)"
+say "next: ftagent --setup; ftagent --test; systemctl enable --now ftagent"
+say "      (or watch by hand: ftagent --interface <IF>; ftagent --help lists everything)"

@@ -4,7 +4,30 @@
  * @module
  */
 
-import { ConfigError, parseConfig, type ParsedConfig } from "../core/config.ts";
+import { ConfigError, defaultConfig, parseConfig, type ParsedConfig } from "../core/config.ts";
+
+/** Where the agent looks for its config. */
+export const DEFAULT_CONFIG_PATH = "/etc/ftagent/config.json";
+
+/** A loaded config, and whether the file was missing (defaults used). */
+export interface LoadedConfig extends ParsedConfig {
+  missing: boolean;
+}
+
+/**
+ * Reads `path`; when it was not named explicitly and does not exist, the defaults (so a fresh
+ * install runs). A named file that is missing or wrong is a one-line {@linkcode ConfigError}.
+ */
+export async function loadConfigOrDefaults(path: string, explicit: boolean): Promise<LoadedConfig> {
+  if (!explicit) {
+    try {
+      await Deno.stat(path);
+    } catch {
+      return { config: defaultConfig(), warnings: [], missing: true };
+    }
+  }
+  return { ...(await loadConfigFile(path)), missing: false };
+}
 
 /** Reads and validates `path`; throws a one-line {@linkcode ConfigError} for anything wrong. */
 export async function loadConfigFile(path: string): Promise<ParsedConfig> {

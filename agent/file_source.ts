@@ -8,6 +8,7 @@
 import { CaptureFormatError, CaptureParser } from "../core/pcap_format.ts";
 import type { PacketSink } from "../core/packet.ts";
 import type { CaptureSource, RunOptions, SourceStats } from "./source.ts";
+import { PacedDelivery } from "./_paced.ts";
 
 /** Large enough for the biggest pcapng block the parser accepts, plus a read's worth. */
 const BUFFER_BYTES = 24 * 1024 * 1024;
@@ -37,7 +38,10 @@ export class FileSource implements CaptureSource {
     return this.#parser.linktype;
   }
 
-  /** Feeds every record to `sink`; throws {@linkcode CaptureFormatError} on a bad or cut file. */
+  /**
+   * Feeds every record to `sink` (at the recorded pace with `options.paced`); throws
+   * {@linkcode CaptureFormatError} on a bad or cut file.
+   */
   async run(sink: PacketSink, options: RunOptions = {}): Promise<void> {
     const file = this.#file;
     if (file === null) throw new Error(`${this.name}: source is closed`);
@@ -49,6 +53,7 @@ export class FileSource implements CaptureSource {
   }
 
   async #read(file: Deno.FsFile, sink: PacketSink, options: RunOptions): Promise<void> {
+    const paced = options.paced ? new PacedDelivery(sink, options.signal) : null;
     const buf = new Uint8Array(BUFFER_BYTES);
     let start = 0;
     let end = 0;
@@ -61,7 +66,8 @@ export class FileSource implements CaptureSource {
       const n = await file.read(buf.subarray(end, Math.min(BUFFER_BYTES, end + READ_BYTES)));
       if (n === null) break;
       end += n;
-      start += this.#parser.parse(buf, start, end, sink);
+      start += this.#parser.parse(buf, start, end, paced ?? sink);
+      await paced?.deliver(buf);
       if (start === 0 && end === BUFFER_BYTES) {
         throw new CaptureFormatError(`a record larger than ${BUFFER_BYTES} bytes`);
       }

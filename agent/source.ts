@@ -28,6 +28,11 @@ export interface RunOptions {
    * 100 ms, with or without packets, so windows close on an idle link.
    */
   onTick?: (nowUs: number) => void;
+  /**
+   * File sources: deliver packets at the pace they were recorded (the first packet at once,
+   * each next one when as much wall time has passed as packet time did).
+   */
+  paced?: boolean;
 }
 
 /** A source of captured frames. */

@@ -2,6 +2,7 @@
 // rotating file when asked.
 import {
   configure,
+  dispose,
   getLogger,
   getTextFormatter,
   type Logger,
@@ -18,7 +19,10 @@ export interface LoggingOptions {
 
 /** Configures LogTape once for the process; returns the CLI's logger. */
 export async function setupLogging(options: LoggingOptions): Promise<Logger> {
-  const format = getTextFormatter();
+  // Strings as they are (an id, a target), anything else as JSON: lines read as sentences.
+  const format = getTextFormatter({
+    value: (v) => (typeof v === "string" ? v : JSON.stringify(v)),
+  });
   const encoder = new TextEncoder();
   const sinks: Record<string, Sink> = {
     stderr: (record) => {
@@ -26,7 +30,15 @@ export async function setupLogging(options: LoggingOptions): Promise<Logger> {
     },
   };
   if (options.file) {
-    sinks.file = getRotatingFileSink(options.file, { maxSize: 10 * 1024 * 1024, maxFiles: 5 });
+    try {
+      sinks.file = getRotatingFileSink(options.file, {
+        maxSize: 10 * 1024 * 1024,
+        maxFiles: 5,
+        formatter: format,
+      });
+    } catch (err) {
+      console.error(`ftagent: warning: cannot log to ${options.file}: ${(err as Error).message}`);
+    }
   }
   await configure({
     reset: true,
@@ -37,4 +49,9 @@ export async function setupLogging(options: LoggingOptions): Promise<Logger> {
     ],
   });
   return getLogger(["ftagent"]);
+}
+
+/** Flushes and closes the log sinks (buffered file writes land before the process exits). */
+export async function closeLogging(): Promise<void> {
+  await dispose();
 }

@@ -8,11 +8,10 @@
  */
 
 import { z } from "zod";
-import { type Config, defaultConfig } from "../core/config.ts";
 import { Detector } from "../core/detector.ts";
 import { Pipeline } from "../core/pipeline.ts";
 import { loadBaseline, saveBaseline } from "../agent/baseline_store.ts";
-import { loadConfigFile } from "../agent/config_file.ts";
+import { DEFAULT_CONFIG_PATH, loadConfigOrDefaults } from "../agent/config_file.ts";
 import { chooseInterface } from "../agent/interfaces.ts";
 import { LiveSource } from "../agent/libpcap_source.ts";
 import { WindowPrinter } from "./_output.ts";
@@ -32,7 +31,6 @@ drop counters.
   --duration S    stop after S seconds (default: until SIGINT/SIGTERM)
   --json          JSON lines, as replay --json`;
 
-const DEFAULT_CONFIG_PATH = "/etc/ftagent/config.json";
 const LAG_PERIOD_MS = 20;
 const LATE_PACKETS_US = 250_000;
 const BASELINE_SAVE_MS = 60_000;
@@ -55,7 +53,11 @@ export async function capture(args: string[]): Promise<number> {
     json: { type: "boolean" },
   }, Options);
   const log = await setupLogging({ level: "info" });
-  const config = await readConfig(values.config, (w) => log.warn(w));
+  const { config, warnings } = await loadConfigOrDefaults(
+    values.config ?? DEFAULT_CONFIG_PATH,
+    values.config !== undefined,
+  );
+  for (const warning of warnings) log.warn(warning);
   const device = values.interface ??
     (config.interface === "auto" ? chooseInterface() : config.interface);
 
@@ -155,22 +157,4 @@ export async function capture(args: string[]): Promise<number> {
     });
   }
   return 0;
-}
-
-/** The config from `path`, else from the default path when it exists, else the defaults. */
-async function readConfig(
-  path: string | undefined,
-  warn: (message: string) => void,
-): Promise<Config> {
-  if (path === undefined) {
-    try {
-      await Deno.stat(DEFAULT_CONFIG_PATH);
-      path = DEFAULT_CONFIG_PATH;
-    } catch {
-      return defaultConfig();
-    }
-  }
-  const parsed = await loadConfigFile(path);
-  for (const warning of parsed.warnings) warn(warning);
-  return parsed.config;
 }

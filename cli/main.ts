@@ -5,15 +5,23 @@
  */
 
 import { UsageError } from "./_args.ts";
+import { closeLogging } from "./_logging.ts";
 import { capture, CAPTURE_USAGE } from "./capture.ts";
 import { CLASSIFY_USAGE, classifyCommand } from "./classify.ts";
 import { replay, REPLAY_USAGE } from "./replay.ts";
+import { INSTALL_SERVICE_USAGE, installService } from "./install_service.ts";
+import { SELF_TEST_USAGE, selfTest } from "./self_test.ts";
+import { setup, SETUP_USAGE } from "./setup.ts";
+import { run, RUN_USAGE } from "./run.ts";
 import { VERSION } from "./version.ts";
 
 const USAGE = `ftagent ${VERSION}: DDoS detection agent for Linux servers
 
-Usage:
-  ftagent [--interface IF]       watch an interface live (same as "ftagent capture")
+${indent(RUN_USAGE)}
+
+  ftagent --setup                wizard that writes the config (--config PATH: elsewhere)
+  ftagent --test                 check the config, run a synthetic detection (--config PATH)
+  ftagent --install-service      install the systemd unit (then: systemctl enable --now ftagent)
   ftagent --version              print the version
   ftagent --help                 this text
 
@@ -22,7 +30,13 @@ ${indent(CAPTURE_USAGE)}
 
 ${indent(REPLAY_USAGE)}
 
-${indent(CLASSIFY_USAGE)}`;
+${indent(CLASSIFY_USAGE)}
+
+${indent(SETUP_USAGE)}
+
+${indent(SELF_TEST_USAGE)}
+
+${indent(INSTALL_SERVICE_USAGE)}`;
 
 function indent(text: string): string {
   return text.split("\n").map((line) => "  " + line).join("\n");
@@ -48,11 +62,19 @@ export async function main(args: string[]): Promise<number> {
         return await classifyCommand(rest);
       case "capture":
         return await capture(rest);
+      case "--setup":
+        return await setup(rest);
+      case "--test":
+        return await selfTest(rest);
+      case "--install-service":
+        return await installService(rest);
       default:
-        return await capture(args);
+        return await run(args);
     }
   } catch (err) {
     return report(err);
+  } finally {
+    await closeLogging();
   }
 }
 

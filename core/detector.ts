@@ -122,7 +122,7 @@ export class Detector {
   /** Events a listener threw on (the detector carried on). */
   listenerErrors = 0;
 
-  readonly #cfg: DetectionConfig;
+  #cfg: DetectionConfig;
   readonly #onEvent: (event: IncidentEvent) => void;
   readonly #idSeed: string;
   readonly #table: RateTable;
@@ -162,6 +162,22 @@ export class Detector {
     this.#evidence = new EvidenceWindows(capacity + 1);
     this.#destHigh = new Float64Array(capacity * RATES);
     this.#destSeconds = new Uint32Array(capacity);
+  }
+
+  /**
+   * Applies a new config (a reload): thresholds, floors and timings from the next 100 ms on.
+   * `max_tracked_destinations` and `baseline_window_minutes` size memory and take effect at the
+   * next start; returns those of them that changed.
+   */
+  configure(config: DetectionConfig): string[] {
+    const fixed = ["max_tracked_destinations", "baseline_window_minutes"] as const;
+    const later = fixed.filter((k) => config[k] !== this.#cfg[k]);
+    this.#cfg = {
+      ...config,
+      max_tracked_destinations: this.#cfg.max_tracked_destinations,
+      baseline_window_minutes: this.#cfg.baseline_window_minutes,
+    };
+    return later;
   }
 
   /** Counts one decoded packet (per packet: allocation-free outside state changes). */

@@ -1,9 +1,19 @@
-import { assertEquals, assertMatch } from "./_assert.ts";
+import { assert, assertEquals, assertMatch } from "./_assert.ts";
 import { run } from "./_cli.ts";
 
 const INSTALL = new URL("../install.sh", import.meta.url).pathname;
+const UNIT_FILE = new URL("../packaging/ftagent.service", import.meta.url).pathname;
 
-Deno.test("install.sh installs the bundled agent into a root, twice, keeping the config", async () => {
+async function exists(path: string): Promise<boolean> {
+  try {
+    await Deno.stat(path);
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+Deno.test("install.sh installs the bundled agent and its unit into a root, twice, keeping the config", async () => {
   const root = await Deno.makeTempDir({ prefix: "fta-install-" });
   try {
     const env = [
@@ -23,6 +33,19 @@ Deno.test("install.sh installs the bundled agent into a root, twice, keeping the
       '{"interface":"eth9"}\n',
     );
     assertEquals((await Deno.stat(`${root}/etc/ftagent`)).mode! & 0o777, 0o700);
+    // The service: its unit (installed, not enabled), its directories, no user in a root.
+    for (const out of [first, second]) {
+      assertMatch(out.stdout, /FTAGENT_ROOT is set: not creating the system user ftagent/);
+      assertMatch(out.stdout, /installed the systemd unit .*ftagent\.service \(not enabled\)/);
+    }
+    const unit = `${root}/etc/systemd/system/ftagent.service`;
+    assertEquals(await Deno.readTextFile(unit), await Deno.readTextFile(UNIT_FILE));
+    assertEquals((await Deno.stat(unit)).mode! & 0o777, 0o644);
+    assertEquals([...Deno.readDirSync(`${root}/etc/systemd/system`)].length, 1);
+    assert(!(await exists(`${root}/etc/systemd/system/multi-user.target.wants`)));
+    for (const dir of ["var/lib/ftagent", "var/lib/ftagent/pcaps", "var/log/ftagent"]) {
+      assert((await Deno.stat(`${root}/${dir}`)).isDirectory, dir);
+    }
     const wrapper = await Deno.readTextFile(`${root}/usr/local/bin/ftagent`);
     assertMatch(wrapper, /run --allow-all .*"\/usr\/local\/lib\/ftagent\/ftagent\.js" "\$@"/);
     const version = await run([

@@ -1,0 +1,235 @@
+/**
+ * `ftagent` (no command): the agent. Captures on the interface (or reads a capture file as if
+ * it were the wire), detects, hands incident events to listeners behind bounded queues, and
+ * logs. SIGTERM/SIGINT resolve open incidents, flush, save the baseline and exit; SIGHUP
+ * reloads the config (a bad one is refused and the old one kept).
+ *
+ * @module
+ */
+
+import { z } from "zod";
+import type { Logger, LogLevel } from "@logtape/logtape";
+import type { Config } from "../core/config.ts";
+import { Detector } from "../core/detector.ts";
+import type { IncidentEvent } from "../core/incident.ts";
+import type { PacketSink } from "../core/packet.ts";
+import { Pipeline } from "../core/pipeline.ts";
+import { PcapRecorder } from "../agent/pcap_recorder.ts";
+import { loadBaseline, saveBaseline } from "../agent/baseline_store.ts";
+import { DEFAULT_CONFIG_PATH, loadConfigFile, loadConfigOrDefaults } from "../agent/config_file.ts";
+import { FileSource } from "../agent/file_source.ts";
+import { chooseInterface } from "../agent/interfaces.ts";
+import { LiveSource } from "../agent/libpcap_source.ts";
+import { Listeners } from "../agent/listeners.ts";
+import type { CaptureSource } from "../agent/source.ts";
+import { parseCommand } from "./_args.ts";
+import { setupLogging } from "./_logging.ts";
+
+/** Usage text of the agent itself. */
+export const RUN_USAGE = `ftagent [--config PATH] [--interface IF] [--pcap FILE [--fast]]
+
+Runs the agent: captures on the interface, detects, records evidence and logs incidents.
+  --config PATH   config file (default /etc/ftagent/config.json; defaults when it is missing)
+  --interface IF  overrides the config's interface
+  --pcap FILE     reads FILE as if it were the wire, at its recorded pace, then resolves open
+                  incidents, flushes and exits (test a set-up end to end)
+  --fast          with --pcap: as fast as possible instead of the recorded pace
+Signals: SIGTERM/SIGINT stop cleanly (within 5 s), SIGHUP reloads the config.`;
+
+const LATE_PACKETS_US = 250_000;
+const BASELINE_SAVE_MS = 60_000;
+const FLUSH_MS = 3000;
+const PRUNE_MS = 3600_000;
+
+const Options = z.object({
+  config: z.string().min(1).optional(),
+  interface: z.string().min(1).optional(),
+  pcap: z.string().min(1).optional(),
+  fast: z.boolean().default(false),
+});
+
+const LEVELS: Record<Config["log_level"], LogLevel> = {
+  DEBUG: "debug",
+  INFO: "info",
+  WARNING: "warning",
+  ERROR: "error",
+  CRITICAL: "fatal",
+};
+
+/** Runs the agent until a signal (live) or the end of `--pcap FILE`; returns the exit code. */
+export async function run(args: string[]): Promise<number> {
+  const { values } = parseCommand(args, {
+    config: { type: "string" },
+    interface: { type: "string", short: "i" },
+    pcap: { type: "string" },
+    fast: { type: "boolean" },
+  }, Options);
+  const configPath = values.config ?? DEFAULT_CONFIG_PATH;
+  const { config, warnings, missing } = await loadConfigOrDefaults(
+    configPath,
+    values.config !== undefined,
+  );
+  const log = await setupLogging({ level: LEVELS[config.log_level], file: config.log_file });
+  if (missing) log.info("no config at {path}: running with the defaults", { path: configPath });
+  for (const warning of warnings) log.warn(warning);
+  if (config.api_key === "" || config.node_uuid === "") {
+    log.info("standalone mode: no api_key/node_uuid, incidents are kept and logged locally");
+  }
+
+  const baselinePath = `${config.state_dir}/baseline.json`;
+  const utcOffsetMinutes = -new Date().getTimezoneOffset();
+  const restored = await loadBaseline(
+    baselinePath,
+    { windowMinutes: config.baseline_window_minutes, utcOffsetMinutes },
+    Date.now() / 1000,
+  );
+  if (restored.baseline) log.info("baseline restored from {path}", { path: baselinePath });
+  else log.info("starting with a new baseline: {reason}", { reason: restored.reason ?? "" });
+
+  let source: CaptureSource;
+  if (values.pcap !== undefined) {
+    source = new FileSource(values.pcap);
+    log.info("reading {file} as the wire ({pace})", {
+      file: values.pcap,
+      pace: values.fast ? "fast" : "recorded pace",
+    });
+  } else {
+    const device = values.interface ??
+      (config.interface === "auto" ? chooseInterface() : config.interface);
+    source = new LiveSource({ device });
+    log.info("capturing on {device}", { device });
+  }
+
+  const listeners = new Listeners({
+    onError: (name, error) =>
+      log.error("listener {name} failed: {error}", { name, error: String(error) }),
+    onDrop: (name, dropped) => {
+      if ((dropped & (dropped - 1)) === 0) {
+        log.warn("listener {name} is behind: {dropped} events dropped", { name, dropped });
+      }
+    },
+  });
+  listeners.add({ name: "log", handle: (event) => logIncident(log, event) });
+
+  const detector = new Detector(config, {
+    baseline: restored.baseline ?? undefined,
+    idSeed: `${config.node_uuid}|${Date.now()}`,
+    utcOffsetMinutes,
+    onEvent: (event) => listeners.emit(event),
+  });
+  const pipeline = new Pipeline(() => {}, { detector });
+  // Evidence: every frame also goes to the PCAP recorder's pre-attack ring and open captures.
+  const recorder = config.pcap_enabled ? new PcapRecorder(config) : null;
+  let sink: PacketSink = pipeline;
+  if (recorder !== null) {
+    listeners.add({ name: "pcap", handle: (event) => recorder.incident(event) });
+    const pruned = await recorder.prune();
+    if (pruned > 0) {
+      log.info("deleted {pruned} captures older than {days} days", {
+        pruned,
+        days: config.pcap_retention_days,
+      });
+    }
+    sink = {
+      packet(buf, offset, capLen, wireLen, tsUs, linktype) {
+        pipeline.packet(buf, offset, capLen, wireLen, tsUs, linktype);
+        recorder.packet(buf, offset, capLen, wireLen, tsUs, linktype, pipeline.meta);
+      },
+    };
+  }
+  const saveState = async () => {
+    try {
+      await saveBaseline(baselinePath, detector.baseline, Date.now() / 1000);
+    } catch (err) {
+      log.error("cannot save the baseline to {path}: {error}", {
+        path: baselinePath,
+        error: String(err),
+      });
+    }
+  };
+
+  const stop = new AbortController();
+  const onStop = () => stop.abort();
+  const onReload = async () => {
+    try {
+      const next = await loadConfigFile(configPath);
+      for (const warning of next.warnings) log.warn(warning);
+      const later = detector.configure(next.config);
+      log.info("config reloaded from {path}", { path: configPath });
+      if (later.length > 0) log.warn("{keys} change at the next start", { keys: later.join(", ") });
+    } catch (err) {
+      log.error("config reload refused, keeping the running config: {error}", {
+        error: (err as Error).message,
+      });
+    }
+  };
+  Deno.addSignalListener("SIGINT", onStop);
+  Deno.addSignalListener("SIGTERM", onStop);
+  Deno.addSignalListener("SIGHUP", onReload);
+  const saver = setInterval(saveState, BASELINE_SAVE_MS);
+  const pruner = recorder && setInterval(() => recorder.prune(), PRUNE_MS);
+  let failure: unknown = null;
+  try {
+    await source.run(sink, {
+      signal: stop.signal,
+      paced: values.pcap !== undefined && !values.fast,
+      // Windows close a little after their second ends, so packets still in a kernel block
+      // (handed over up to the block timeout late) land in their own second.
+      onTick: (nowUs) => pipeline.advance(nowUs - LATE_PACKETS_US),
+    });
+  } catch (err) {
+    failure = err;
+  } finally {
+    clearInterval(saver);
+    if (pruner) clearInterval(pruner);
+    Deno.removeSignalListener("SIGINT", onStop);
+    Deno.removeSignalListener("SIGTERM", onStop);
+    Deno.removeSignalListener("SIGHUP", onReload);
+    pipeline.flush(); // resolves open incidents
+    if (!(await listeners.flush(FLUSH_MS))) log.warn("listeners still busy at exit");
+    if (recorder !== null) {
+      await recorder.close();
+      const pcap = recorder.stats();
+      if (pcap.stoppedReason) {
+        log.warn("PCAP writing stopped: {reason}", { reason: pcap.stoppedReason });
+      }
+      log.info("PCAP: {files} captures, {dropped} frames dropped", {
+        files: pcap.files,
+        dropped: pcap.droppedFrames,
+      });
+    }
+    await saveState();
+    const stats = source.stats();
+    source.close();
+    log.info(
+      "stopped: {packets} packets, {malformed} malformed, kernel drops {dropped}, listeners {listeners}",
+      {
+        packets: pipeline.packets,
+        malformed: pipeline.malformed,
+        dropped: stats.dropped + stats.ifDropped,
+        listeners: JSON.stringify(listeners.stats()),
+      },
+    );
+  }
+  if (failure !== null) throw failure;
+  return 0;
+}
+
+function logIncident(log: Logger, event: IncidentEvent): void {
+  const fields = {
+    event: event.event,
+    id: event.id,
+    target: event.target,
+    family: event.attack_family,
+    subtype: event.attack_subtype,
+    peak_pps: event.peak_pps,
+    peak_bps: event.peak_bps,
+    confidence: event.confidence,
+    opened_by: event.opened_by,
+    summary: (event.evidence as { summary?: string } | null)?.summary ?? "",
+  };
+  const text = "incident {event} {id}: {family}/{subtype} on {target}, peak {peak_pps} pps " +
+    "{peak_bps} bps, confidence {confidence}: {summary}";
+  if (event.event === "open") log.warn(text + " ({opened_by})", fields);
+  else log.info(text, fields);
+}

@@ -1,0 +1,181 @@
+/**
+ * The pre-attack ring: the most recent frames (their first `snaplen` bytes) in one preallocated
+ * byte buffer with typed-array indexes, so an incident's capture can start before its onset.
+ * Pure and allocation-free per packet: frames are copied word by word (see `_byte_copy.ts`) at
+ * positions aligned to their source, and the oldest frames are overwritten.
+ *
+ * @module
+ */
+
+import { ByteCopier } from "./_byte_copy.ts";
+
+/** Sizes of a {@linkcode PacketRing}. */
+export interface PacketRingOptions {
+  /** Bytes of frame data held (default 16 MiB). */
+  bytes?: number;
+  /** Frames held at most (default 200,000). */
+  slots?: number;
+  /**
+   * Bytes kept of each frame (default 256: link, IP and L4 headers plus the start of the
+   * payload). The copy costs about 0.2 ns a byte, so a larger value keeps more per frame, fewer
+   * frames, and costs more per packet.
+   */
+  snaplen?: number;
+}
+
+/** Receives one frame of the ring; `buf` is the ring's buffer, valid only during the call. */
+export type RingFrameFn = (
+  buf: Uint8Array,
+  offset: number,
+  capLen: number,
+  wireLen: number,
+  tsUs: number,
+  linktype: number,
+) => void;
+
+/** A bounded ring of recent frames (bytes plus time, lengths and link type per frame). */
+export class PacketRing {
+  /** Bytes kept of each frame. */
+  readonly snaplen: number;
+  readonly #buf: Uint8Array;
+  readonly #copier: ByteCopier;
+  readonly #offset: Uint32Array;
+  readonly #capLen: Uint32Array;
+  readonly #wireLen: Uint32Array;
+  readonly #tsUs: Float64Array;
+  readonly #linktype: Uint32Array;
+  readonly #slots: number;
+  /** Sequence number of the oldest frame held, and of the next frame pushed. */
+  #first = 0;
+  #next = 0;
+  /** Where the next frame's bytes go. */
+  #pos = 0;
+
+  /** Allocates the buffer and indexes once. */
+  constructor(options: PacketRingOptions = {}) {
+    const bytes = options.bytes ?? 16 * 1024 * 1024;
+    this.#slots = options.slots ?? 200_000;
+    this.snaplen = Math.min(options.snaplen ?? 256, bytes - 4);
+    if (!(this.snaplen > 0 && this.#slots > 0)) throw new RangeError("empty packet ring");
+    this.#buf = new Uint8Array(bytes);
+    this.#copier = new ByteCopier(this.#buf);
+    this.#offset = new Uint32Array(this.#slots);
+    this.#capLen = new Uint32Array(this.#slots);
+    this.#wireLen = new Uint32Array(this.#slots);
+    this.#tsUs = new Float64Array(this.#slots);
+    this.#linktype = new Uint32Array(this.#slots);
+  }
+
+  /** Frames held. */
+  get count(): number {
+    return this.#next - this.#first;
+  }
+
+  /** Sequence number the next pushed frame gets (frames are numbered from 0). */
+  get nextSeq(): number {
+    return this.#next;
+  }
+
+  /** Copies one frame in (at most `snaplen` bytes of it), evicting the oldest as needed. */
+  push(
+    buf: Uint8Array,
+    offset: number,
+    capLen: number,
+    wireLen: number,
+    tsUs: number,
+    linktype: number,
+  ): void {
+    const len = capLen < this.snaplen ? capLen : this.snaplen;
+    const size = this.#buf.length;
+    // Same phase modulo 4 as the source, so the copy moves whole words.
+    const phase = this.#copier.phase(buf, offset);
+    const oldPos = this.#pos;
+    let pos = ((oldPos + 3) & ~3) + phase;
+    let wrapped = false;
+    if (pos + len > size) {
+      pos = phase;
+      wrapped = true;
+    }
+    const end = pos + len;
+    // Frames lie in sequence order around the buffer, so the ones in the way are the oldest.
+    const slots = this.#slots;
+    while (this.#first < this.#next) {
+      const o = this.#offset[this.#first % slots];
+      const inWay = wrapped ? o >= oldPos || o < end : o >= oldPos && o < end;
+      if (!inWay && this.#next - this.#first < slots) break;
+      this.#first++;
+    }
+    this.#copier.copy(buf, offset, len, pos);
+    const slot = this.#next % slots;
+    this.#offset[slot] = pos;
+    this.#capLen[slot] = len;
+    this.#wireLen[slot] = wireLen;
+    this.#tsUs[slot] = tsUs;
+    this.#linktype[slot] = linktype;
+    this.#next++;
+    this.#pos = end;
+  }
+
+  /**
+   * Sequence number of the first frame with time >= `tsUs` (binary search: frames arrive in
+   * time order); {@linkcode nextSeq} when there is none.
+   */
+  seqAt(tsUs: number): number {
+    let lo = this.#first;
+    let hi = this.#next;
+    while (lo < hi) {
+      const mid = lo + ((hi - lo) >>> 1);
+      if (this.#tsUs[mid % this.#slots] < tsUs) lo = mid + 1;
+      else hi = mid;
+    }
+    return lo;
+  }
+
+  /** Time of frame `seq` (µs), NaN when it is no longer (or not yet) held. */
+  timeOf(seq: number): number {
+    return seq >= this.#first && seq < this.#next ? this.#tsUs[seq % this.#slots] : NaN;
+  }
+
+  /** Calls `fn` for the frames held with sequence numbers in [from, to), oldest first. */
+  range(from: number, to: number, fn: RingFrameFn): number {
+    const start = from > this.#first ? from : this.#first;
+    const stop = to < this.#next ? to : this.#next;
+    for (let seq = start; seq < stop; seq++) {
+      const s = seq % this.#slots;
+      fn(
+        this.#buf,
+        this.#offset[s],
+        this.#capLen[s],
+        this.#wireLen[s],
+        this.#tsUs[s],
+        this.#linktype[s],
+      );
+    }
+    return stop > start ? stop - start : 0;
+  }
+
+  /** Calls `fn` for every frame held with time >= `tsUs`, oldest first; returns how many. */
+  since(tsUs: number, fn: RingFrameFn): number {
+    let n = 0;
+    for (let seq = this.seqAt(tsUs); seq < this.#next; seq++) {
+      const s = seq % this.#slots;
+      if (this.#tsUs[s] < tsUs) continue; // A frame out of time order.
+      fn(
+        this.#buf,
+        this.#offset[s],
+        this.#capLen[s],
+        this.#wireLen[s],
+        this.#tsUs[s],
+        this.#linktype[s],
+      );
+      n++;
+    }
+    return n;
+  }
+
+  /** Forgets every frame (the buffer is kept). */
+  clear(): void {
+    this.#first = this.#next;
+    this.#pos = 0;
+  }
+}
