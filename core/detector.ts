@@ -293,8 +293,8 @@ export class Detector {
       const t = this.#targets[i];
       if (t.state === STATE_IDLE || t.state === STATE_COOLDOWN) continue;
       const counts = i === this.#iface ? this.#sumCurrent() : table.current(i);
-      for (let v = 0; v < VECTOR_COUNT; v++) t.vectors[v] += counts[v];
-      if (t.incident) { for (let v = 0; v < VECTOR_COUNT; v++) t.incident.vectors[v] += counts[v]; }
+      const into = t.incident?.vectors ?? t.vectors; // suspected: the target's; open: the incident's
+      for (let v = 0; v < VECTOR_COUNT; v++) into[v] += counts[v];
     }
     table.rotate();
     this.#sumInterface();
