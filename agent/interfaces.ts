@@ -1,5 +1,6 @@
 /**
- * Picks the interface to watch when the config says "auto".
+ * The machine's network interfaces: the list the setup wizard offers, and the one to watch
+ * when the config says "auto".
  *
  * @module
  */
@@ -48,6 +49,15 @@ export function chooseInterface(
     );
   }
   return best;
+}
+
+/** Names of the interfaces under `dir` (`/sys/class/net`), sorted; empty when unreadable. */
+export function listInterfaces(dir: string = "/sys/class/net"): string[] {
+  try {
+    return [...Deno.readDirSync(dir)].map((entry) => entry.name).sort();
+  } catch {
+    return [];
+  }
 }
 
 function skipped(name: string): boolean {

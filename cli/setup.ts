@@ -12,8 +12,7 @@
 
 import { z } from "zod";
 import { ConfigError, parseConfig } from "../core/config.ts";
-import { chooseInterface } from "../agent/interfaces.ts";
-import { listInterfaces } from "../agent/interface_list.ts";
+import { chooseInterface, listInterfaces } from "../agent/interfaces.ts";
 import { removeTempSync, writeConfigAtomic } from "../agent/config_writer.ts";
 import { parseCommand, UsageError } from "./_args.ts";
 import { LineReader } from "./_lines.ts";
