@@ -1,0 +1,327 @@
+/**
+ * `deno task bench:live`: the live capture cost of the agent beside tcpdump and FastNetMon, in
+ * one run. Usage: `deno task bench:live [PACKETS]` (default 2,000,000). Needs root, iproute2 and
+ * trafgen (netsniff-ng) or hping3; FastNetMon is measured when installed.
+ *
+ * All traffic stays inside a namespace pair the benchmark creates (tests/_netns.ts, addresses in
+ * 198.18.0.0/15), which is destroyed at the end. The same bounded UDP flood (PACKETS packets,
+ * killed after 20 s) is sent from namespace a for each capturer in turn, one at a time, each
+ * capturing on the receiving veth in namespace b. A capturer's CPU seconds are utime + stime of
+ * its process (and descendants) from /proc, read just before the flood and again 1 s after it,
+ * before SIGTERM. Then the agent idles on the quiet veth for 10 s: CPU % and VmRSS.
+ *
+ * @module
+ */
+
+import { createNetnsPair, hasCommand, type NetnsPair } from "../tests/_netns.ts";
+import { cpuSeconds, rssMiB, sleep, Watched } from "./_live_proc.ts";
+import {
+  FASTNETMON_PROMETHEUS_PORT,
+  fastnetmonCommand,
+  fastnetmonMissing,
+  fastnetmonPackets,
+} from "./_live_fastnetmon.ts";
+
+const PACKETS = Number(Deno.args[0] ?? 2_000_000);
+const FLOOD_TIMEOUT_S = 20;
+const IDLE_S = 10;
+const READY_MS = 30_000;
+const SETTLE_MS = 500;
+const DRAIN_MS = 1000;
+const CLI = new URL("../cli/main.ts", import.meta.url).pathname;
+const TARGET_CPU_PER_MPKT = 0.45;
+
+/** One measured (or failed) capturer. */
+interface Row {
+  name: string;
+  sent?: number;
+  seen?: number | null;
+  drops?: number | null;
+  cpu?: number;
+  note: string;
+  reference?: boolean;
+}
+
+/** Flood from namespace a; returns the packets sent (tx counter delta of ifA) and seconds. */
+type Flood = () => Promise<{ sent: number; seconds: number }>;
+
+async function makeFlood(pair: NetnsPair, dir: string): Promise<{ flood: Flood; how: string }> {
+  const counted = async (cmd: string[]) => {
+    const before = await pair.counters(pair.a, pair.ifA);
+    const t = performance.now();
+    await pair.exec(pair.a, ["timeout", String(FLOOD_TIMEOUT_S), ...cmd]);
+    const seconds = (performance.now() - t) / 1000;
+    const after = await pair.counters(pair.a, pair.ifA);
+    return { sent: after.txPackets - before.txPackets, seconds };
+  };
+  if (await hasCommand("trafgen")) {
+    const mac = async (ns: string, iface: string) =>
+      (await pair.run(ns, ["cat", `/sys/class/net/${iface}/address`])).trim();
+    const conf = `${dir}/udp.trafgen`;
+    // 60-byte UDP frames to B (random source port, discard port), checksums by trafgen.
+    await Deno.writeTextFile(
+      conf,
+      `{
+  eth(da=${await mac(pair.b, pair.ifB)}, sa=${await mac(pair.a, pair.ifA)}),
+  ipv4(saddr=${pair.addrA}, daddr=${pair.addrB}, ttl=64),
+  udp(sp=drnd(), dp=9),
+  fill(0x00, 18),
+}
+`,
+    );
+    const cpus = String(Math.min(2, navigator.hardwareConcurrency));
+    const cmd = ["trafgen", "--dev", pair.ifA, "--conf", conf, "--num", String(PACKETS)];
+    return {
+      flood: () => counted([...cmd, "--cpus", cpus, "-q"]),
+      how: `trafgen --cpus ${cpus}, 60-byte UDP frames`,
+    };
+  }
+  if (await hasCommand("hping3")) {
+    const cmd = ["hping3", "-q", "--flood", "--udp", "-p", "9", "-c", String(PACKETS), pair.addrB];
+    return { flood: () => counted(cmd), how: "hping3 --flood --udp (no trafgen)" };
+  }
+  throw new Error("no traffic generator: install netsniff-ng (trafgen) or hping3");
+}
+
+/**
+ * Starts `cmd` in namespace b, waits for `ready`, floods, reads its CPU, stops it with SIGTERM
+ * and lets `finish` read what it saw from its output.
+ */
+async function measure(
+  pair: NetnsPair,
+  flood: Flood,
+  name: string,
+  cmd: string[],
+  ready: RegExp,
+  finish: (output: string, code: number, extra: string) => Omit<Row, "name" | "sent" | "cpu">,
+  beforeStop: () => Promise<string> = () => Promise.resolve(""),
+): Promise<Row> {
+  const child = new Watched(["ip", "netns", "exec", pair.b, ...cmd], { NO_COLOR: "1" });
+  try {
+    if (!(await child.waitFor(ready, READY_MS))) {
+      const code = await child.stop("SIGKILL");
+      return { name, note: `did not start (exit ${code}): ${lastLine(child.text)}` };
+    }
+    await sleep(SETTLE_MS);
+    const cpu0 = cpuSeconds(child.pid);
+    const { sent, seconds } = await flood();
+    await sleep(DRAIN_MS);
+    const cpu1 = cpuSeconds(child.pid);
+    if (cpu0 === null || cpu1 === null) {
+      const code = await child.stop();
+      return { name, sent, note: `exited during the flood (${code}): ${lastLine(child.text)}` };
+    }
+    const extra = await beforeStop();
+    const code = await child.stop();
+    const row = finish(child.text, code, extra);
+    const rate = `${(sent / seconds / 1000).toFixed(0)} kpps`;
+    return {
+      name,
+      sent,
+      cpu: cpu1 - cpu0,
+      ...row,
+      note: [rate, row.note].filter(Boolean).join("; "),
+    };
+  } catch (err) {
+    await child.stop("SIGKILL");
+    return { name, note: `failed: ${err instanceof Error ? err.message : err}` };
+  }
+}
+
+function lastLine(text: string): string {
+  const lines = text.trim().split("\n").filter((l) => l.trim() !== "");
+  return (lines.at(-1) ?? "no output").trim().slice(0, 160);
+}
+
+async function agentConfig(dir: string, pcap: boolean): Promise<string> {
+  const path = `${dir}/config-${pcap ? "pcap" : "nopcap"}.json`;
+  await Deno.mkdir(`${dir}/state-${pcap}`, { recursive: true });
+  await Deno.writeTextFile(
+    path,
+    JSON.stringify({
+      state_dir: `${dir}/state-${pcap}`,
+      log_file: `${dir}/ftagent-${pcap}.log`,
+      pcap_dir: `${dir}/pcaps-${pcap}`,
+      pcap_enabled: pcap,
+    }),
+  );
+  return path;
+}
+
+function agentResult(output: string, code: number): Omit<Row, "name" | "sent" | "cpu"> {
+  const m = /stopped: (\d+) packets, (\d+) malformed, kernel drops (\d+)/.exec(output);
+  const opened = output.match(/incident open/g)?.length ?? 0;
+  const exit = code === 0 ? "" : `exit ${code}; `;
+  if (!m) return { seen: null, drops: null, note: `${exit}no "stopped:" line` };
+  return {
+    seen: Number(m[1]),
+    drops: Number(m[3]),
+    note: `${exit}${opened} incident(s) opened, ${m[2]} malformed`,
+  };
+}
+
+function tcpdumpResult(output: string): Omit<Row, "name" | "sent" | "cpu"> {
+  const n = (what: string) => {
+    const m = new RegExp(`(\\d+) packets? ${what}`).exec(output);
+    return m ? Number(m[1]) : null;
+  };
+  return { seen: n("captured"), drops: n("dropped by kernel"), note: "" };
+}
+
+async function runAll(pair: NetnsPair, dir: string): Promise<{ rows: Row[]; how: string }> {
+  const { flood, how } = await makeFlood(pair, dir);
+  const deno = Deno.execPath();
+  const rows: Row[] = [];
+  for (const pcap of [true, false]) {
+    const config = await agentConfig(dir, pcap);
+    rows.push(
+      await measure(
+        pair,
+        flood,
+        `ftagent (pcap_enabled ${pcap})`,
+        [deno, "run", "--allow-all", CLI, "--interface", pair.ifB, "--config", config],
+        /capturing on|error|Error/,
+        agentResult,
+      ),
+    );
+  }
+  for (const snap of ["262144", "128"]) {
+    rows.push({
+      ...await measure(
+        pair,
+        flood,
+        `tcpdump -w /dev/null -B 65536 -s ${snap}`,
+        ["tcpdump", "-i", pair.ifB, "-w", "/dev/null", "-B", "65536", "-s", snap],
+        /listening on/,
+        tcpdumpResult,
+      ),
+      reference: snap === "262144",
+    });
+  }
+  const missing = await fastnetmonMissing();
+  if (missing !== null) {
+    rows.push({ name: "FastNetMon (AF_PACKET)", note: `not measured: ${missing}` });
+  } else {
+    const network = `${pair.addrB}/32`;
+    const metrics = async () => {
+      const url = `http://127.0.0.1:${FASTNETMON_PROMETHEUS_PORT}/metrics`;
+      const r = await pair.exec(pair.b, [
+        deno,
+        "eval",
+        `console.log(await (await fetch(${JSON.stringify(url)})).text())`,
+      ]);
+      return r.stdout;
+    };
+    rows.push(
+      await measure(
+        pair,
+        flood,
+        "FastNetMon (AF_PACKET, fanout on all CPUs)",
+        await fastnetmonCommand(dir, pair.ifB, network),
+        /AF_PACKET worker process|ERROR.*(AF_PACKET|interface)/,
+        (_output, _code, extra) => {
+          const seen = fastnetmonPackets(extra);
+          return {
+            seen,
+            drops: null,
+            note: seen === null
+              ? "no Prometheus counter; kernel drops not reported"
+              : "seen from Prometheus; kernel drops not reported",
+          };
+        },
+        metrics,
+      ),
+    );
+  }
+  return { rows, how };
+}
+
+async function idle(pair: NetnsPair, dir: string): Promise<string> {
+  const config = await agentConfig(dir, true);
+  const cmd = [Deno.execPath(), "run", "--allow-all", CLI, "--interface", pair.ifB];
+  const agent = new Watched(["ip", "netns", "exec", pair.b, ...cmd, "--config", config], {
+    NO_COLOR: "1",
+  });
+  try {
+    if (!(await agent.waitFor(/capturing on/, READY_MS))) {
+      return `idle: the agent did not start: ${lastLine(agent.text)}`;
+    }
+    await sleep(1000);
+    const cpu0 = cpuSeconds(agent.pid);
+    const t = performance.now();
+    await sleep(IDLE_S * 1000);
+    const cpu1 = cpuSeconds(agent.pid);
+    const seconds = (performance.now() - t) / 1000;
+    const rss = rssMiB(agent.pid);
+    if (cpu0 === null || cpu1 === null || rss === null) return "idle: the agent exited";
+    const pct = (cpu1 - cpu0) / seconds * 100;
+    return `idle: ftagent on a quiet veth for ${IDLE_S} s: ${pct.toFixed(2)}% CPU, VmRSS ${
+      rss.toFixed(1)
+    } MiB (target < 1% CPU: ${pct < 1 ? "met" : "NOT met"})`;
+  } finally {
+    await agent.stop();
+  }
+}
+
+function table(rows: Row[]): string {
+  const ref = rows.find((r) => r.reference && r.cpu !== undefined && r.sent);
+  const refRate = ref ? ref.cpu! / (ref.sent! / 1e6) : null;
+  const head = ["capturer", "sent", "seen", "drops", "CPU s", "CPU s/Mpkt", "vs tcpdump", "notes"];
+  const cells = rows.map((r) => {
+    const perM = r.cpu !== undefined && r.sent ? r.cpu / (r.sent / 1e6) : null;
+    const num = (v: number | null | undefined) => v === undefined || v === null ? "-" : String(v);
+    return [
+      r.name,
+      num(r.sent),
+      num(r.seen),
+      num(r.drops),
+      r.cpu === undefined ? "-" : r.cpu.toFixed(2),
+      perM === null ? "-" : perM.toFixed(3),
+      perM === null || refRate === null || refRate === 0 ? "-" : `${(perM / refRate).toFixed(2)}x`,
+      r.note,
+    ];
+  });
+  const widths = head.map((h, i) => Math.max(h.length, ...cells.map((c) => c[i].length)));
+  const line = (c: string[]) =>
+    c.map((v, i) => i === c.length - 1 ? v : i === 0 ? v.padEnd(widths[i]) : v.padStart(widths[i]))
+      .join("  ");
+  return [line(head), ...cells.map(line)].join("\n");
+}
+
+function verdict(rows: Row[]): string {
+  const agent = rows.find((r) => r.name.startsWith("ftagent (pcap_enabled true)"));
+  if (!agent || agent.cpu === undefined || !agent.sent) return "target: agent not measured";
+  const perM = agent.cpu / (agent.sent / 1e6);
+  const ok = perM <= TARGET_CPU_PER_MPKT && agent.drops === 0;
+  return `target (<= ${TARGET_CPU_PER_MPKT} CPU-s per million packets, 0 kernel drops): ${
+    ok ? "met" : "NOT met"
+  } (${perM.toFixed(3)} CPU-s/Mpkt, ${agent.drops ?? "?"} drops)`;
+}
+
+if (Deno.build.os !== "linux" || Deno.uid() !== 0) {
+  console.error("bench:live needs Linux and root (network namespaces)");
+  Deno.exit(1);
+}
+const started = performance.now();
+const dir = await Deno.makeTempDir({ prefix: "ftagent-live-bench-" });
+let pair: NetnsPair | null = null;
+try {
+  pair = await createNetnsPair();
+  const { rows, how } = await runAll(pair, dir);
+  const idleLine = await idle(pair, dir);
+  const kernel = (await Deno.readTextFile("/proc/sys/kernel/osrelease")).trim();
+  console.log(
+    `\nlive capture cost: ${PACKETS} packets per capturer (${how}, <= ${FLOOD_TIMEOUT_S} s), ` +
+      `veth in a namespace pair, ${navigator.hardwareConcurrency} CPUs, Linux ${kernel}`,
+  );
+  console.log("CPU s = utime+stime of the capturer from just before the flood to 1 s after it;");
+  console.log("CPU s/Mpkt is per million packets sent; vs tcpdump compares with the first");
+  console.log("tcpdump row; seen can exceed sent by a few ICMP port-unreachable replies from b.\n");
+  console.log(table(rows));
+  console.log(`\n${verdict(rows)}`);
+  console.log(idleLine);
+  console.log(`(whole run ${((performance.now() - started) / 1000).toFixed(0)} s)`);
+} finally {
+  await pair?.destroy();
+  await Deno.remove(dir, { recursive: true }).catch(() => {});
+}
