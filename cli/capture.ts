@@ -8,15 +8,14 @@
  */
 
 import { z } from "zod";
-import { Detector } from "../core/detector.ts";
 import { Pipeline } from "../core/pipeline.ts";
-import { loadBaseline, saveBaseline } from "../agent/baseline_store.ts";
 import { DEFAULT_CONFIG_PATH, loadConfigOrDefaults } from "../agent/config_file.ts";
 import { chooseInterface } from "../agent/interfaces.ts";
 import { LiveSource } from "../agent/libpcap_source.ts";
 import { WindowPrinter } from "./_output.ts";
 import { parseCommand } from "./_args.ts";
 import { setupLogging } from "./_logging.ts";
+import { logIncident, persistentDetector } from "./_detection.ts";
 
 /** Usage text of `capture`. */
 export const CAPTURE_USAGE =
@@ -61,50 +60,20 @@ export async function capture(args: string[]): Promise<number> {
   const device = values.interface ??
     (config.interface === "auto" ? chooseInterface() : config.interface);
 
-  const baselinePath = `${config.state_dir}/baseline.json`;
-  const baselineOptions = {
-    windowMinutes: config.baseline_window_minutes,
-    utcOffsetMinutes: -new Date().getTimezoneOffset(),
-  };
-  const restored = await loadBaseline(baselinePath, baselineOptions, Date.now() / 1000);
-  if (restored.baseline) log.info("baseline restored from {path}", { path: baselinePath });
-  else log.info("starting with a new baseline: {reason}", { reason: restored.reason ?? "" });
-
   const source = new LiveSource({ device, filter: values.filter });
   log.info("capturing on {device}", { device, filter: values.filter ?? "" });
   const printer = new WindowPrinter(values.json);
   let windows = 0;
   let incidents = 0;
-  const detector = new Detector(config, {
-    baseline: restored.baseline ?? undefined,
-    idSeed: `${config.node_uuid}|${Date.now()}`,
-    utcOffsetMinutes: baselineOptions.utcOffsetMinutes,
-    onEvent: (event) => {
-      if (event.event === "open") incidents++;
-      printer.incident(event);
-      log.warn("incident {event} {id}: {family}/{subtype} on {target}", {
-        event: event.event,
-        id: event.id,
-        family: event.attack_family,
-        subtype: event.attack_subtype,
-        target: event.target,
-      });
-    },
+  const { detector, save } = await persistentDetector(config, log, (event) => {
+    if (event.event === "open") incidents++;
+    printer.incident(event);
+    logIncident(log, event);
   });
   const pipeline = new Pipeline((window) => {
     windows++;
     printer.window(window.snapshot());
   }, { detector });
-  const save = async () => {
-    try {
-      await saveBaseline(baselinePath, detector.baseline, Date.now() / 1000);
-    } catch (err) {
-      log.error("cannot save the baseline to {path}: {error}", {
-        path: baselinePath,
-        error: String(err),
-      });
-    }
-  };
 
   const stop = new AbortController();
   const onSignal = () => stop.abort();

@@ -8,14 +8,11 @@
  */
 
 import { z } from "zod";
-import type { Logger, LogLevel } from "@logtape/logtape";
+import type { LogLevel } from "@logtape/logtape";
 import type { Config } from "../core/config.ts";
-import { Detector } from "../core/detector.ts";
-import type { IncidentEvent } from "../core/incident.ts";
 import type { PacketSink } from "../core/packet.ts";
 import { Pipeline } from "../core/pipeline.ts";
 import { PcapRecorder } from "../agent/pcap_recorder.ts";
-import { loadBaseline, saveBaseline } from "../agent/baseline_store.ts";
 import { DEFAULT_CONFIG_PATH, loadConfigFile, loadConfigOrDefaults } from "../agent/config_file.ts";
 import { FileSource } from "../agent/file_source.ts";
 import { chooseInterface } from "../agent/interfaces.ts";
@@ -24,6 +21,7 @@ import { Listeners } from "../agent/listeners.ts";
 import type { CaptureSource } from "../agent/source.ts";
 import { parseCommand } from "./_args.ts";
 import { setupLogging } from "./_logging.ts";
+import { logIncident, persistentDetector } from "./_detection.ts";
 
 /** Usage text of the agent itself. */
 export const RUN_USAGE = `ftagent [--config PATH] [--interface IF] [--pcap FILE [--fast]]
@@ -76,16 +74,6 @@ export async function run(args: string[]): Promise<number> {
     log.info("standalone mode: no api_key/node_uuid, incidents are kept and logged locally");
   }
 
-  const baselinePath = `${config.state_dir}/baseline.json`;
-  const utcOffsetMinutes = -new Date().getTimezoneOffset();
-  const restored = await loadBaseline(
-    baselinePath,
-    { windowMinutes: config.baseline_window_minutes, utcOffsetMinutes },
-    Date.now() / 1000,
-  );
-  if (restored.baseline) log.info("baseline restored from {path}", { path: baselinePath });
-  else log.info("starting with a new baseline: {reason}", { reason: restored.reason ?? "" });
-
   let source: CaptureSource;
   if (values.pcap !== undefined) {
     source = new FileSource(values.pcap);
@@ -111,12 +99,11 @@ export async function run(args: string[]): Promise<number> {
   });
   listeners.add({ name: "log", handle: (event) => logIncident(log, event) });
 
-  const detector = new Detector(config, {
-    baseline: restored.baseline ?? undefined,
-    idSeed: `${config.node_uuid}|${Date.now()}`,
-    utcOffsetMinutes,
-    onEvent: (event) => listeners.emit(event),
-  });
+  const { detector, save: saveState } = await persistentDetector(
+    config,
+    log,
+    (event) => listeners.emit(event),
+  );
   const pipeline = new Pipeline(() => {}, { detector });
   // Evidence: every frame also goes to the PCAP recorder's pre-attack ring and open captures.
   const recorder = config.pcap_enabled ? new PcapRecorder(config) : null;
@@ -137,16 +124,6 @@ export async function run(args: string[]): Promise<number> {
       },
     };
   }
-  const saveState = async () => {
-    try {
-      await saveBaseline(baselinePath, detector.baseline, Date.now() / 1000);
-    } catch (err) {
-      log.error("cannot save the baseline to {path}: {error}", {
-        path: baselinePath,
-        error: String(err),
-      });
-    }
-  };
 
   const stop = new AbortController();
   const onStop = () => stop.abort();
@@ -213,23 +190,4 @@ export async function run(args: string[]): Promise<number> {
   }
   if (failure !== null) throw failure;
   return 0;
-}
-
-function logIncident(log: Logger, event: IncidentEvent): void {
-  const fields = {
-    event: event.event,
-    id: event.id,
-    target: event.target,
-    family: event.attack_family,
-    subtype: event.attack_subtype,
-    peak_pps: event.peak_pps,
-    peak_bps: event.peak_bps,
-    confidence: event.confidence,
-    opened_by: event.opened_by,
-    summary: (event.evidence as { summary?: string } | null)?.summary ?? "",
-  };
-  const text = "incident {event} {id}: {family}/{subtype} on {target}, peak {peak_pps} pps " +
-    "{peak_bps} bps, confidence {confidence}: {summary}";
-  if (event.event === "open") log.warn(text + " ({opened_by})", fields);
-  else log.info(text, fields);
 }
