@@ -14,6 +14,8 @@ const POOL = 8;
 
 /** Evidence windows of the targets (rows of the rate table, the interface last). */
 export class EvidenceWindows {
+  /** Whether any row counts its own packets (else {@linkcode add} has nothing to do). */
+  counting = false;
   readonly #pool: Window[] = [];
   readonly #free: boolean[] = [];
   /** Pool slot of each target (-1: none). */
@@ -95,6 +97,7 @@ export class EvidenceWindows {
     this.#slot[i] = -1;
     this.#own[i] = -1;
     this.#every[i] = 1;
+    this.counting = this.#own.some((x) => x >= 0);
   }
 
   /**
@@ -108,6 +111,7 @@ export class EvidenceWindows {
     const own = total > 0 && packets < OWN_STATS_BELOW * total;
     this.#own[i] = own ? s : -1;
     this.#every[i] = own ? Math.max(1, Math.ceil(packets / OWN_STATS_FULL_PPS)) : 1;
+    this.counting = this.#own.some((x) => x >= 0);
   }
 
   /** Statistics of target `i` so far, including the second in progress; null without any. */

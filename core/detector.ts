@@ -143,6 +143,8 @@ export class Detector {
   readonly #destHigh: Float64Array;
   readonly #destSeconds: Uint32Array;
   #slotNo = NaN;
+  /** End of the current slot (µs): a packet at or after it moves time on. */
+  #slotEndUs = -Infinity;
   #lastTickUs = 0;
 
   /** Creates a detector with `config` (see core/config.ts for every key and its meaning). */
@@ -182,10 +184,12 @@ export class Detector {
 
   /** Counts one decoded packet (per packet: allocation-free outside state changes). */
   add(meta: PacketMeta): void {
-    const slot = Math.floor(meta.tsUs / SLOT_US);
-    if (slot !== this.#slotNo) this.#advanceTo(slot);
+    if (meta.tsUs >= this.#slotEndUs) {
+      this.#advanceTo(Math.floor(meta.tsUs / SLOT_US));
+      this.#slotEndUs = (this.#slotNo + 1) * SLOT_US;
+    }
     const row = this.#table.add(meta);
-    this.#evidence.add(row, meta);
+    if (this.#evidence.counting) this.#evidence.add(row, meta);
   }
 
   /**
@@ -214,7 +218,10 @@ export class Detector {
   /** Moves packet time to `tsUs` without a packet (live capture on an idle link). */
   advance(tsUs: number): void {
     const slot = Math.floor(tsUs / SLOT_US);
-    if (Number.isNaN(this.#slotNo) || slot > this.#slotNo) this.#advanceTo(slot);
+    if (Number.isNaN(this.#slotNo) || slot > this.#slotNo) {
+      this.#advanceTo(slot);
+      this.#slotEndUs = (this.#slotNo + 1) * SLOT_US;
+    }
   }
 
   /** End of the traffic (end of a capture, shutdown): resolves every open incident now. */
