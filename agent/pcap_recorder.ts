@@ -14,7 +14,7 @@ import { parseAddress } from "../core/address.ts";
 import type { Config } from "../core/config.ts";
 import type { IncidentEvent } from "../core/incident.ts";
 import type { PacketMeta } from "../core/packet.ts";
-import { PacketRing, type PacketRingOptions } from "../core/packet_ring.ts";
+import { PacketRing, type PacketRingOptions, type RingFrameFn } from "../core/packet_ring.ts";
 import {
   PCAP_RECORD_HEADER_BYTES,
   pcapFileHeader,
@@ -275,14 +275,7 @@ export class PcapRecorder {
     let pre = Math.min(s - a, Math.ceil(budget / 2));
     const post = Math.min(n - s, budget - pre);
     pre = Math.min(s - a, budget - post);
-    const add = (
-      buf: Uint8Array,
-      offset: number,
-      capLen: number,
-      wireLen: number,
-      tsUs: number,
-      linktype: number,
-    ) => {
+    const add: RingFrameFn = (buf, offset, capLen, wireLen, tsUs, linktype) => {
       if (tsUs < fromUs) return;
       this.#append(rec, buf, offset, capLen, wireLen, tsUs, linktype);
       rec.info.preFrames++;
