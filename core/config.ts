@@ -6,6 +6,9 @@
  */
 
 import { z } from "zod";
+import { type L7Config, L7Shape } from "./_config_l7.ts";
+import { type MitigationConfig, MitigationShape } from "./_config_mitigation.ts";
+import { type ReportingConfig, ReportingShape } from "./_config_reporting.ts";
 
 const nonNegative = z.number().finite().nonnegative();
 const positive = z.number().finite().positive();
@@ -71,6 +74,9 @@ const ConfigSchema = DetectionSchema.extend({
   heartbeat_interval: positive.default(30),
   metrics_interval: positive.default(10),
   state_dir: z.string().min(1).default("/var/lib/ftagent"),
+  ...ReportingShape,
+  ...MitigationShape,
+  ...L7Shape,
 });
 
 /** Detection settings, every key present (meanings: see the schema above). */
@@ -100,7 +106,7 @@ export interface DetectionConfig {
 }
 
 /** The whole validated config, every key present. */
-export interface Config extends DetectionConfig {
+export interface Config extends DetectionConfig, ReportingConfig, MitigationConfig, L7Config {
   api_key: string;
   node_uuid: string;
   api_base: string;
