@@ -17,6 +17,9 @@ import { removeTempSync, writeConfigAtomic } from "../agent/config_writer.ts";
 import { parseCommand, UsageError } from "./_args.ts";
 import { LineReader } from "./_lines.ts";
 
+/** Where a config written by the wizard logs: the service's LogsDirectory. */
+const SERVICE_LOG_FILE = "/var/log/ftagent/ftagent.log";
+
 /** Where `--setup` writes without `--config`. */
 export const DEFAULT_SETUP_PATH = "/etc/ftagent/config.json";
 
@@ -241,7 +244,14 @@ export async function setup(args: string[]): Promise<number> {
       console.error(`ftagent: setup cancelled: ${err.message}; ${path} not written`);
       return 1;
     }
-    const merged = { ...existing.data, ...answers };
+    // A new config logs where the service may write (ProtectSystem=strict allows only
+    // /var/log/ftagent/); an existing config is left as it is.
+    const fresh = Object.keys(existing.data).length === 0;
+    const merged = {
+      ...(fresh ? { log_file: SERVICE_LOG_FILE } : {}),
+      ...existing.data,
+      ...answers,
+    };
     parseConfig(merged); // The wizard's answers are valid; this guards the keys around them.
     await writeConfigAtomic(path, merged);
     console.log(

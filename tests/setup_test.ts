@@ -53,6 +53,7 @@ Deno.test("ftagent --setup through a pipe writes the answers, 0600 in a new 0700
       node_uuid: UUID,
       interface: "auto",
       pcap_enabled: false,
+      log_file: "/var/log/ftagent/ftagent.log",
     });
     assertEquals((await Deno.stat(path)).mode! & 0o777, 0o600);
     assertEquals((await Deno.stat(`${dir}/etc/ftagent`)).mode! & 0o777, 0o700);
