@@ -34,6 +34,8 @@ export interface IfCounters {
 export interface NetnsPairOptions {
   /** Disable IPv6 and pin neighbour entries so only test traffic crosses the link. Default true. */
   quiet?: boolean;
+  /** Prefix of the namespace names (each area has its own, e.g. `ftm` for mitigation). Default `fta`. */
+  prefix?: string;
 }
 
 // A random start keeps names apart when several test modules make pairs in one process.
@@ -56,10 +58,10 @@ export class NetnsPair {
   #destroyed = false;
 
   /** Names the pair; {@linkcode createNetnsPair} creates it. */
-  constructor(id: number) {
+  constructor(id: number, prefix = "fta") {
     const tag = `${Deno.pid}-${id}`;
-    this.a = `fta-${tag}-a`;
-    this.b = `fta-${tag}-b`;
+    this.a = `${prefix}-${tag}-a`;
+    this.b = `${prefix}-${tag}-b`;
     // Interface names are at most 15 characters.
     const short = `${Deno.pid % 1000000}${id % 100}`;
     this.ifA = `vfa${short}`;
@@ -135,7 +137,7 @@ export class NetnsPair {
 
 /** Creates a namespace pair with links and loopbacks up; destroys it again if a step fails. */
 export async function createNetnsPair(options: NetnsPairOptions = {}): Promise<NetnsPair> {
-  const pair = new NetnsPair(++pairCount);
+  const pair = new NetnsPair(++pairCount, options.prefix);
   try {
     await ip(["netns", "add", pair.a]);
     await ip(["netns", "add", pair.b]);
