@@ -202,6 +202,11 @@ export class PcapRecorder {
     };
   }
 
+  /** True while the capture of incident `id` is taken or written (its file is not complete). */
+  writing(id: string): boolean {
+    return this.#open.has(id);
+  }
+
   /** Finishes every capture: writes what is pending and closes the files. */
   async close(): Promise<void> {
     for (const rec of [...this.#active]) this.#end(rec, "close");

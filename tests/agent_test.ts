@@ -2,6 +2,7 @@ import { assert, assertEquals, assertMatch } from "./_assert.ts";
 import { CLI, CORPUS, ftagent, run } from "./_cli.ts";
 import { createNetnsPair, hasCommand, netnsAvailable } from "./_netns.ts";
 import { framesOf, webFrames, writeSplice } from "./_splice.ts";
+import { waitFor } from "./_stream.ts";
 
 const netnsReason = await netnsAvailable();
 const noHping = !(await hasCommand("hping3"));
@@ -54,16 +55,6 @@ async function count(path: string, filter: string): Promise<number> {
   const out = await run(["tcpdump", "-nn", "-r", path, filter]);
   assertEquals(out.code, 0, out.stderr);
   return out.stdout.split("\n").filter((l) => l.trim() !== "").length;
-}
-
-/** Reads a child's stderr until `pattern` shows (or the stream ends); returns the text so far. */
-async function waitFor(reader: ReadableStreamDefaultReader<string>, pattern: RegExp, seen = "") {
-  while (!pattern.test(seen)) {
-    const { value, done } = await reader.read();
-    if (done) return seen;
-    seen += value;
-  }
-  return seen;
 }
 
 Deno.test("ftagent --pcap FILE --fast detects, logs to its file, resolves, saves the baseline and exits", async () => {

@@ -2,6 +2,7 @@ import { assert, assertEquals, assertMatch } from "./_assert.ts";
 import { CLI } from "./_cli.ts";
 import { MAX_ATTEMPTS, runWizard, type WizardIO } from "../cli/setup.ts";
 import { LineReader } from "../cli/_lines.ts";
+import { waitFor } from "./_stream.ts";
 
 const UUID = "123e4567-e89b-12d3-a456-426614174000";
 
@@ -132,12 +133,8 @@ Deno.test("ftagent --setup interrupted by SIGINT while it waits for an answer le
     await writer.write(new TextEncoder().encode("key-0123456789\n"));
     // Wait for the second question: the wizard is then blocked reading stdin.
     const reader = child.stdout.pipeThrough(new TextDecoderStream()).getReader();
-    let seen = "";
-    while (!seen.includes("Node UUID")) {
-      const { value, done } = await reader.read();
-      assert(!done, `the wizard ended early: ${seen}`);
-      seen += value;
-    }
+    const seen = await waitFor(reader, /Node UUID/);
+    assertMatch(seen, /Node UUID/);
     child.kill("SIGINT");
     const status = await child.status;
     await reader.cancel();

@@ -1,0 +1,83 @@
+/**
+ * Config keys of the standalone reporting parts: the local incident store, the agent's own
+ * alerts (Slack, Discord, Teams, PagerDuty, a generic webhook) and the metrics endpoint.
+ * {@linkcode ./_config_reporting.ts} merges them into the reporting keys.
+ *
+ * @module
+ */
+
+import { z } from "zod";
+
+/** Incident events an alert channel may be sent. */
+export type AlertEventKind = "open" | "update" | "resolve";
+
+const events = z.array(z.enum(["open", "update", "resolve"])).min(1)
+  .default(["open", "resolve"]);
+const url = z.string().url();
+
+/** A Slack, Discord or Microsoft Teams incoming webhook. */
+export interface ChatAlertConfig {
+  webhook_url: string;
+  /** Which incident events alert (default open and resolve). */
+  events: AlertEventKind[];
+}
+
+/** PagerDuty Events API v2: trigger on open, resolve on resolve, dedup key = incident id. */
+export interface PagerDutyAlertConfig {
+  routing_key: string;
+  events_url: string;
+  severity: "critical" | "error" | "warning" | "info";
+  events: AlertEventKind[];
+}
+
+/** A generic JSON webhook, HMAC-SHA256 signed when `secret` is set. */
+export interface WebhookAlertConfig {
+  url: string;
+  secret: string;
+  events: AlertEventKind[];
+}
+
+/** Alert channels; a missing one is off. */
+export interface AlertsConfig {
+  /** Name of this host in messages ("" = the system host name). */
+  host_name: string;
+  slack?: ChatAlertConfig;
+  discord?: ChatAlertConfig;
+  teams?: ChatAlertConfig;
+  pagerduty?: PagerDutyAlertConfig;
+  webhook?: WebhookAlertConfig;
+}
+
+const chat = z.strictObject({ webhook_url: url, events });
+
+const AlertsSchema = z.strictObject({
+  host_name: z.string().default(""),
+  slack: chat.optional(),
+  discord: chat.optional(),
+  teams: chat.optional(),
+  pagerduty: z.strictObject({
+    routing_key: z.string().min(1),
+    events_url: url.default("https://events.pagerduty.com/v2/enqueue"),
+    severity: z.enum(["critical", "error", "warning", "info"]).default("critical"),
+    events,
+  }).optional(),
+  webhook: z.strictObject({ url, secret: z.string().default(""), events }).optional(),
+});
+
+/** Validation and defaults of the standalone keys. */
+export const StandaloneShape = {
+  /** Days incidents are kept in the local store. */
+  incident_retention_days: z.number().finite().positive().max(36500).default(90),
+  /** Port of the local metrics endpoint on 127.0.0.1 (0 = off; never 9100, node_exporter's). */
+  metrics_port: z.number().int().min(0).max(65535)
+    .refine((p) => p !== 9100, "9100 belongs to node_exporter").default(9847),
+  /** The agent's own alerts (channels left out are off). */
+  alerts: AlertsSchema.default({ host_name: "" }),
+} satisfies z.ZodRawShape;
+
+/** The standalone keys, every key present (must match {@linkcode StandaloneShape}). */
+export interface StandaloneConfig {
+  incident_retention_days: number;
+  metrics_port: number;
+  alerts: AlertsConfig;
+}

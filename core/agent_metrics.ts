@@ -1,0 +1,244 @@
+/**
+ * What the running agent reports about itself: one plain {@linkcode AgentSnapshot} (built by
+ * the agent, served as JSON by the metrics endpoint and read by `ftagent status`), its
+ * Prometheus metric families, and the health verdict. Pure: time is in the snapshot.
+ *
+ * @module
+ */
+
+import type { OpenIncident } from "./incident_tally.ts";
+import type { SecondRates } from "./last_second.ts";
+import type { MetricFamily, Sample } from "./prometheus.ts";
+
+/** Longest gap (ms) between capture-loop ticks before the agent counts as stalled. */
+export const STALL_MS = 5000;
+
+/** The reporting layer's counters (outbox and senders), when it runs. */
+export interface ReportingSnapshot {
+  outbox: { depth: number; dropped: Record<string, number> };
+  senders: {
+    channel: string;
+    sent: number;
+    failed: number;
+    dead: number;
+    breaker: string;
+    lastError: string | null;
+  }[];
+  apiErrors: number;
+}
+
+/** Everything the metrics endpoint serves, at one instant. */
+export interface AgentSnapshot {
+  version: string;
+  /** Wall time of the snapshot, process start and the last capture-loop tick (ms). */
+  nowMs: number;
+  startMs: number;
+  lastTickMs: number | null;
+  capture: {
+    running: boolean;
+    source: string;
+    packets: number;
+    bytes: number;
+    malformed: number;
+    /** Kernel drops: capture buffer full, and the interface or driver. */
+    dropped: number;
+    ifDropped: number;
+  };
+  /** The interface's last closed second. */
+  rates: SecondRates;
+  /** The interface's thresholds now, by rate name (null: off). */
+  thresholds: Record<string, number | null>;
+  baseline: { ready: boolean; samples: number; levels: Record<string, number> };
+  /** Targets not idle, and the interface. */
+  targets: { target: string; state: string; pps: number; bps: number; incident: string | null }[];
+  incidents: { open: OpenIncident[]; totalByFamily: Record<string, number> };
+  listeners: { name: string; queued: number; handled: number; dropped: number; failed: number }[];
+  pcap: { files: number; droppedFrames: number; stoppedReason: string | null } | null;
+  reporting: ReportingSnapshot | null;
+  process: { rssBytes: number; heapBytes: number; cpuSeconds: number };
+}
+
+/** What is wrong with the agent (empty: healthy). */
+export function healthProblems(s: AgentSnapshot): string[] {
+  const problems: string[] = [];
+  if (!s.capture.running) problems.push(`capture on ${s.capture.source} is not running`);
+  if (s.lastTickMs === null) {
+    if (s.nowMs - s.startMs > STALL_MS) problems.push("the capture loop has not started");
+  } else if (s.nowMs - s.lastTickMs > STALL_MS) {
+    problems.push(
+      `the capture loop is stalled: last tick ${
+        ((s.nowMs - s.lastTickMs) / 1000).toFixed(1)
+      } s ago`,
+    );
+  }
+  return problems;
+}
+
+/** The Prometheus metric families of a snapshot. */
+export function agentMetrics(s: AgentSnapshot): MetricFamily[] {
+  const f: MetricFamily[] = [];
+  const gauge = (name: string, help: string, samples: Sample[] | number) =>
+    f.push({ name, help, type: "gauge", samples: toSamples(samples) });
+  const counter = (name: string, help: string, samples: Sample[] | number) =>
+    f.push({ name, help, type: "counter", samples: toSamples(samples) });
+  const by = (label: string, values: Record<string, number>): Sample[] =>
+    Object.entries(values).map(([k, value]) => ({ labels: { [label]: k }, value }));
+
+  gauge("ftagent_build_info", "Version of the running agent.", [{
+    labels: { version: s.version },
+    value: 1,
+  }]);
+  gauge("ftagent_healthy", "1 when capture runs and the loop is alive (as /health).", [{
+    value: healthProblems(s).length === 0 ? 1 : 0,
+  }]);
+  gauge("ftagent_packets_per_second", "Interface packet rate over the last second.", s.rates.pps);
+  gauge(
+    "ftagent_bytes_per_second",
+    "Interface rate in bytes/s over the last second (bits/s divided by 8).",
+    s.rates.bps / 8,
+  );
+  gauge(
+    "ftagent_protocol_packets_per_second",
+    "Interface packet rate over the last second by protocol class.",
+    by("protocol", s.rates.protocols),
+  );
+  gauge(
+    "ftagent_threshold",
+    "Interface detection threshold by rate (pps in packets/s, bps in bits/s).",
+    by("rate", finiteOnly(s.thresholds)),
+  );
+  gauge(
+    "ftagent_baseline_ready",
+    "1 once the learned baseline is ready.",
+    s.baseline.ready ? 1 : 0,
+  );
+  gauge("ftagent_baseline_samples", "Seconds in the rolling baseline.", s.baseline.samples);
+  gauge(
+    "ftagent_baseline",
+    "Learned baseline level by rate (the level thresholds multiply).",
+    by("rate", s.baseline.levels),
+  );
+  const states: Record<string, number> = {};
+  for (const t of s.targets) states[t.state] = (states[t.state] ?? 0) + 1;
+  gauge(
+    "ftagent_targets",
+    "Tracked targets (the interface and destinations) by state.",
+    by("state", states),
+  );
+  const open: Record<string, number> = {};
+  for (const i of s.incidents.open) open[i.family] = (open[i.family] ?? 0) + 1;
+  gauge("ftagent_incidents_open", "Incidents open now.", s.incidents.open.length);
+  gauge(
+    "ftagent_incidents_open_by_family",
+    "Incidents open now by attack family.",
+    by("family", open),
+  );
+  counter(
+    "ftagent_incidents_total",
+    "Incidents opened since the agent started by attack family.",
+    by("family", s.incidents.totalByFamily),
+  );
+  gauge("ftagent_capture_running", "1 while capture runs.", s.capture.running ? 1 : 0);
+  counter("ftagent_capture_packets_total", "Frames captured.", s.capture.packets);
+  counter("ftagent_capture_bytes_total", "Wire bytes captured.", s.capture.bytes);
+  counter(
+    "ftagent_capture_malformed_packets_total",
+    "Frames the decoder rejected.",
+    s.capture.malformed,
+  );
+  counter("ftagent_capture_dropped_packets_total", "Frames the kernel dropped.", [
+    { labels: { reason: "buffer" }, value: s.capture.dropped },
+    { labels: { reason: "interface" }, value: s.capture.ifDropped },
+  ]);
+  if (s.lastTickMs !== null) {
+    gauge(
+      "ftagent_loop_last_tick_age_seconds",
+      "Seconds since the capture loop's last tick.",
+      Math.max(0, (s.nowMs - s.lastTickMs) / 1000),
+    );
+  }
+  const lane = (key: "queued" | "dropped" | "failed") =>
+    s.listeners.map((l) => ({ labels: { listener: l.name }, value: l[key] }));
+  gauge("ftagent_listener_queued_events", "Incident events waiting per listener.", lane("queued"));
+  counter(
+    "ftagent_listener_dropped_events_total",
+    "Incident events dropped per listener (queue full).",
+    lane("dropped"),
+  );
+  counter(
+    "ftagent_listener_failed_events_total",
+    "Incident events a listener failed on.",
+    lane("failed"),
+  );
+  if (s.pcap !== null) {
+    counter("ftagent_pcap_files_total", "Incident captures opened.", s.pcap.files);
+    counter(
+      "ftagent_pcap_dropped_frames_total",
+      "Frames dropped from incident captures.",
+      s.pcap.droppedFrames,
+    );
+    gauge(
+      "ftagent_pcap_writing",
+      "0 when PCAP writing stopped (disk limits).",
+      s.pcap.stoppedReason === null ? 1 : 0,
+    );
+  }
+  if (s.reporting !== null) reportingMetrics(s.reporting, gauge, counter);
+  gauge("process_resident_memory_bytes", "Resident memory size in bytes.", s.process.rssBytes);
+  gauge("ftagent_heap_bytes", "JavaScript heap in use in bytes.", s.process.heapBytes);
+  counter(
+    "process_cpu_seconds_total",
+    "Total user and system CPU time spent in seconds.",
+    s.process.cpuSeconds,
+  );
+  gauge(
+    "process_start_time_seconds",
+    "Start time of the process since the epoch in seconds.",
+    s.startMs / 1000,
+  );
+  gauge(
+    "ftagent_uptime_seconds",
+    "Seconds since the agent started.",
+    Math.max(0, (s.nowMs - s.startMs) / 1000),
+  );
+  return f;
+}
+
+type Add = (name: string, help: string, samples: Sample[] | number) => void;
+
+function reportingMetrics(r: ReportingSnapshot, gauge: Add, counter: Add): void {
+  gauge("ftagent_outbox_depth", "Events waiting in the outbox.", r.outbox.depth);
+  counter(
+    "ftagent_outbox_dropped_total",
+    "Events dropped from the full outbox by kind.",
+    Object.entries(r.outbox.dropped).map(([kind, value]) => ({ labels: { kind }, value })),
+  );
+  const lane = (key: "sent" | "failed" | "dead") =>
+    r.senders.map((x) => ({ labels: { channel: x.channel }, value: x[key] }));
+  counter("ftagent_sender_sent_total", "Events delivered per channel.", lane("sent"));
+  counter("ftagent_sender_failed_total", "Failed delivery attempts per channel.", lane("failed"));
+  counter(
+    "ftagent_sender_dead_total",
+    "Events given up on per channel (permanent errors).",
+    lane("dead"),
+  );
+  gauge(
+    "ftagent_sender_circuit_open",
+    "1 while a channel's circuit breaker is open or half-open.",
+    r.senders.map((x) => ({
+      labels: { channel: x.channel },
+      value: x.breaker === "closed" ? 0 : 1,
+    })),
+  );
+  counter("ftagent_api_errors_total", "Failed Flowtriq API calls.", r.apiErrors);
+}
+
+function toSamples(samples: Sample[] | number): Sample[] {
+  return typeof samples === "number" ? [{ value: samples }] : samples;
+}
+
+function finiteOnly(values: Record<string, number | null>): Record<string, number> {
+  const out: Record<string, number> = {};
+  for (const [k, v] of Object.entries(values)) if (v !== null && Number.isFinite(v)) out[k] = v;
+  return out;
+}

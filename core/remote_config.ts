@@ -1,0 +1,127 @@
+/**
+ * The `GET /agent/config` response: every key's type validated (a wrong type is reported in
+ * one line and that key ignored, the rest still applies), and the detection settings it
+ * overrides merged over the local config. Pure.
+ *
+ * @module
+ */
+
+import { z } from "zod";
+import type { DetectionConfig } from "./config.ts";
+
+const KEYS = {
+  suspended: z.boolean(),
+  pps_threshold: z.number().finite().nonnegative().nullable(),
+  dynamic_threshold: z.boolean(),
+  pcap_enabled: z.boolean(),
+  ioc_patterns: z.array(z.object({
+    pattern: z.string(),
+    attack_name: z.string().optional(),
+    attack_family: z.string().optional(),
+  })),
+  ip_blocklist: z.array(z.object({ indicator: z.string() })),
+  pending_commands: z.array(z.unknown()),
+  attack_holddown: z.number().int().min(3).max(86400),
+  attack_cooldown: z.number().finite().min(10).max(86400),
+  l7: z.object({
+    enabled: z.boolean().optional(),
+    action: z.string().nullable().optional(),
+    log_path: z.string().nullable().optional(),
+    rps_threshold: z.number().finite().nullable().optional(),
+    error_rate_threshold: z.number().finite().nullable().optional(),
+    sensitivity: z.enum(["low", "medium", "high"]).nullable().optional(),
+  }),
+  flow: z.object({
+    enabled: z.boolean().optional(),
+    protocol: z.string().nullable().optional(),
+    port: z.number().int().min(0).max(65535).nullable().optional(),
+    sample_rate: z.number().finite().nullable().optional(),
+    source_ips: z.array(z.string()).nullable().optional(),
+    node_ip: z.string().nullable().optional(),
+  }),
+  preferred_firewall: z.string().nullable(),
+};
+
+/** The validated keys of a config response (only those present and well-typed). */
+export type RemoteConfig = { [K in keyof typeof KEYS]?: z.infer<(typeof KEYS)[K]> };
+
+/** A parsed config response, or why the whole response was ignored. */
+export type ParsedRemoteConfig =
+  | { ok: true; config: RemoteConfig; warnings: string[] }
+  | { ok: false; error: string };
+
+/**
+ * Validates a config response: not an object means the whole response is ignored; a key of the
+ * wrong type is left out with a one-line warning; unknown keys (GRE, hypervisor, mirror, ...)
+ * are ignored.
+ */
+export function parseRemoteConfig(data: unknown): ParsedRemoteConfig {
+  if (typeof data !== "object" || data === null || Array.isArray(data)) {
+    return { ok: false, error: `config response is not a JSON object (${describe(data)})` };
+  }
+  const input = data as Record<string, unknown>;
+  const config: Record<string, unknown> = {};
+  const warnings: string[] = [];
+  for (const [key, schema] of Object.entries(KEYS)) {
+    if (!(key in input) || input[key] === undefined) continue;
+    const r = (schema as z.ZodType).safeParse(input[key]);
+    if (r.success) config[key] = r.data;
+    else {
+      const issue = r.error.issues[0];
+      const where = issue.path.length > 0 ? `.${issue.path.join(".")}` : "";
+      warnings.push(
+        `remote config key "${key}${where}" ignored: ${
+          describe(input[key])
+        } is invalid (${issue.message})`,
+      );
+    }
+  }
+  return { ok: true, config: config as RemoteConfig, warnings };
+}
+
+/** The settings a config response may override. */
+export type RemoteTunable = DetectionConfig & { pcap_enabled: boolean };
+
+/**
+ * The local config with the server's overrides: `pps_threshold` when truthy sets a static pps
+ * threshold (and turns the dynamic thresholds off), `dynamic_threshold`, `attack_holddown`,
+ * `attack_cooldown` and `pcap_enabled` replace the local values. Always applied over the local
+ * config, so a key the server stops sending falls back to the file's value.
+ */
+export function applyRemoteConfig<T extends RemoteTunable>(local: T, remote: RemoteConfig): T {
+  const out: T = { ...local };
+  if (remote.dynamic_threshold !== undefined) out.dynamic_threshold = remote.dynamic_threshold;
+  if (remote.pps_threshold) {
+    out.pps_threshold = remote.pps_threshold;
+    out.dynamic_threshold = false;
+  }
+  if (remote.attack_holddown !== undefined) out.attack_holddown = remote.attack_holddown;
+  if (remote.attack_cooldown !== undefined) out.attack_cooldown = remote.attack_cooldown;
+  if (remote.pcap_enabled !== undefined) out.pcap_enabled = remote.pcap_enabled;
+  return out;
+}
+
+/** The keys whose values differ between two configs (to log what a response changed). */
+export function changedKeys<T extends object>(a: T, b: T): string[] {
+  return (Object.keys(b) as (keyof T)[])
+    .filter((k) => a[k] !== b[k])
+    .map(String);
+}
+
+/**
+ * The id of a pending command of either shape (`{id, command_type, command_text, title}` or
+ * `{id, action, ...}`), or null when it has no integer id (it cannot be acknowledged).
+ */
+export function commandId(command: unknown): number | null {
+  if (typeof command !== "object" || command === null || Array.isArray(command)) return null;
+  const id = (command as { id?: unknown }).id;
+  return typeof id === "number" && Number.isSafeInteger(id) ? id : null;
+}
+
+function describe(v: unknown): string {
+  if (v === null) return "null";
+  if (Array.isArray(v)) return "a list";
+  if (typeof v === "object") return "an object";
+  const text = JSON.stringify(v) ?? String(v);
+  return text.length > 40 ? `${text.slice(0, 40)}...` : text;
+}
