@@ -6,6 +6,7 @@ import { DatabaseSync } from "node:sqlite";
 import { CLI, CORPUS, ftagent } from "./_cli.ts";
 import { FlowtriqServer } from "./_flowtriq_server.ts";
 import { framesOf, webFrames, writeSplice } from "./_splice.ts";
+import { waitFor } from "./_stream.ts";
 
 async function scratch(server: FlowtriqServer | null, extra: Record<string, unknown> = {}) {
   const dir = await Deno.makeTempDir({ prefix: "fta-report-" });
@@ -55,19 +56,18 @@ function spawnAgent(args: string[]): Deno.ChildProcess {
   }).spawn();
 }
 
-/** Reads stderr until `pattern` matches `count` times (or the stream ends). */
+/** Reads stderr until `pattern` matches `count` times (or the stream ends, or 30 s pass). */
 async function waitLines(
   reader: ReadableStreamDefaultReader<string>,
   pattern: RegExp,
   count: number,
   seen: { text: string },
 ): Promise<void> {
-  const global = new RegExp(pattern.source, "g");
-  while ((seen.text.match(global)?.length ?? 0) < count) {
-    const { value, done } = await reader.read();
-    if (done) return;
-    seen.text += value;
-  }
+  seen.text = await waitFor(
+    reader,
+    new RegExp(`(?:${pattern.source}[\\s\\S]*){${count}}`),
+    seen.text,
+  );
 }
 
 /** The incident entries waiting in the agent's outbox, in order. */
