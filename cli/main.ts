@@ -8,7 +8,11 @@ import { UsageError } from "./_args.ts";
 import { closeLogging } from "./_logging.ts";
 import { capture, CAPTURE_USAGE } from "./capture.ts";
 import { CLASSIFY_USAGE, classifyCommand } from "./classify.ts";
+import { incidents, INCIDENTS_USAGE } from "./incidents.ts";
+import { MITIGATION_USAGE, mitigationCommand } from "./mitigation.ts";
+import { status, STATUS_USAGE } from "./status.ts";
 import { replay, REPLAY_USAGE } from "./replay.ts";
+import { REPLAY_LOG_USAGE, replayLog } from "./replay_log.ts";
 import { INSTALL_SERVICE_USAGE, installService } from "./install_service.ts";
 import { SELF_TEST_USAGE, selfTest } from "./self_test.ts";
 import { setup, SETUP_USAGE } from "./setup.ts";
@@ -30,7 +34,15 @@ ${indent(CAPTURE_USAGE)}
 
 ${indent(REPLAY_USAGE)}
 
+${indent(REPLAY_LOG_USAGE)}
+
 ${indent(CLASSIFY_USAGE)}
+
+${indent(INCIDENTS_USAGE)}
+
+${indent(MITIGATION_USAGE)}
+
+${indent(STATUS_USAGE)}
 
 ${indent(SETUP_USAGE)}
 
@@ -58,8 +70,16 @@ export async function main(args: string[]): Promise<number> {
         return 0;
       case "replay":
         return await replay(rest);
+      case "replay-log":
+        return await replayLog(rest);
       case "classify":
         return await classifyCommand(rest);
+      case "incidents":
+        return await incidents(rest);
+      case "mitigation":
+        return await mitigationCommand(rest);
+      case "status":
+        return await status(rest);
       case "capture":
         return await capture(rest);
       case "--setup":

@@ -12,6 +12,7 @@ import type { LogLevel } from "@logtape/logtape";
 import type { Config } from "../core/config.ts";
 import type { PacketSink } from "../core/packet.ts";
 import { Pipeline } from "../core/pipeline.ts";
+import { LastSecond } from "../core/last_second.ts";
 import { PcapRecorder } from "../agent/pcap_recorder.ts";
 import { DEFAULT_CONFIG_PATH, loadConfigFile, loadConfigOrDefaults } from "../agent/config_file.ts";
 import { FileSource } from "../agent/file_source.ts";
@@ -22,6 +23,13 @@ import type { CaptureSource } from "../agent/source.ts";
 import { parseCommand } from "./_args.ts";
 import { setupLogging } from "./_logging.ts";
 import { logIncident, persistentDetector } from "./_detection.ts";
+import { startLocalIncidents } from "./_local_incidents.ts";
+import { openAgentDb, startReporting } from "./_reporting.ts";
+import { VERSION } from "./version.ts";
+import { startObservability } from "./_observability.ts";
+import { startAlerts } from "./_alerts.ts";
+import { startMitigation } from "./_mitigation.ts";
+import { startL7 } from "./_l7.ts";
 
 /** Usage text of the agent itself. */
 export const RUN_USAGE = `ftagent [--config PATH] [--interface IF] [--pcap FILE [--fast]]
@@ -98,18 +106,34 @@ export async function run(args: string[]): Promise<number> {
     },
   });
   listeners.add({ name: "log", handle: (event) => logIncident(log, event) });
+  // The one state database (incidents, outbox, ...), closed last.
+  const db = await openAgentDb(config.state_dir);
+  const incidents = startLocalIncidents({ config, db, listeners, log });
+  // Auto-mitigation: undoes a previous run's leftovers first, then acts on incidents.
+  const mitigation = await startMitigation({ config, db, log });
+  listeners.add(mitigation.listener);
 
   const { detector, save: saveState } = await persistentDetector(
     config,
     log,
     (event) => listeners.emit(event),
   );
-  const pipeline = new Pipeline(() => {}, { detector });
+  const lastSecond = new LastSecond();
+  const pipeline = new Pipeline((window) => {
+    lastSecond.window(window);
+    reporting.window(window);
+  }, { detector });
   // Evidence: every frame also goes to the PCAP recorder's pre-attack ring and open captures.
   const recorder = config.pcap_enabled ? new PcapRecorder(config) : null;
   let sink: PacketSink = pipeline;
   if (recorder !== null) {
-    listeners.add({ name: "pcap", handle: (event) => recorder.incident(event) });
+    listeners.add({
+      name: "pcap",
+      handle: (event) => {
+        // The server's pcap_enabled can turn new captures off.
+        if (event.event !== "open" || reporting.pcapEnabled()) recorder.incident(event);
+      },
+    });
     const pruned = await recorder.prune();
     if (pruned > 0) {
       log.info("deleted {pruned} captures older than {days} days", {
@@ -125,6 +149,38 @@ export async function run(args: string[]): Promise<number> {
     };
   }
 
+  // Outbox (always) and the control plane (with an account): never on the capture path.
+  const reporting = startReporting({
+    config,
+    db,
+    log,
+    version: VERSION,
+    detector,
+    recorder,
+    onCommand: mitigation.onCommand,
+  });
+  listeners.add({ name: "report", handle: (event) => reporting.incident(event) });
+  startAlerts({ config, listeners, reporting, log, interfaceName: source.name, version: VERSION });
+
+  const observability = startObservability({
+    config,
+    log,
+    detector,
+    pipeline,
+    lastSecond,
+    source,
+    listeners,
+    recorder,
+    reporting,
+  });
+  // HTTP floods from the web servers' access logs (l7_enabled): same listeners.
+  const l7 = await startL7({
+    config,
+    log,
+    emit: (event) => listeners.emit(event),
+    outbox: reporting.outbox,
+  });
+  if (l7 !== null) listeners.add({ name: "l7", handle: (event) => l7.observe(event) });
   const stop = new AbortController();
   const onStop = () => stop.abort();
   const onReload = async () => {
@@ -132,6 +188,8 @@ export async function run(args: string[]): Promise<number> {
       const next = await loadConfigFile(configPath);
       for (const warning of next.warnings) log.warn(warning);
       const later = detector.configure(next.config);
+      reporting.reconfigure(next.config);
+      l7?.configure(next.config);
       log.info("config reloaded from {path}", { path: configPath });
       if (later.length > 0) log.warn("{keys} change at the next start", { keys: later.join(", ") });
     } catch (err) {
@@ -152,18 +210,25 @@ export async function run(args: string[]): Promise<number> {
       paced: values.pcap !== undefined && !values.fast,
       // Windows close a little after their second ends, so packets still in a kernel block
       // (handed over up to the block timeout late) land in their own second.
-      onTick: (nowUs) => pipeline.advance(nowUs - LATE_PACKETS_US),
+      onTick: (nowUs) => {
+        observability.tick();
+        pipeline.advance(nowUs - LATE_PACKETS_US);
+      },
     });
   } catch (err) {
     failure = err;
   } finally {
+    await observability.stop();
     clearInterval(saver);
     if (pruner) clearInterval(pruner);
     Deno.removeSignalListener("SIGINT", onStop);
     Deno.removeSignalListener("SIGTERM", onStop);
     Deno.removeSignalListener("SIGHUP", onReload);
+    await l7?.stop(); // resolves an open L7 incident
     pipeline.flush(); // resolves open incidents
     if (!(await listeners.flush(FLUSH_MS))) log.warn("listeners still busy at exit");
+    await mitigation.stop();
+    await reporting.stop();
     if (recorder !== null) {
       await recorder.close();
       const pcap = recorder.stats();
@@ -187,6 +252,8 @@ export async function run(args: string[]): Promise<number> {
         listeners: JSON.stringify(listeners.stats()),
       },
     );
+    incidents.stop();
+    db.close();
   }
   if (failure !== null) throw failure;
   return 0;
