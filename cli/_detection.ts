@@ -44,8 +44,12 @@ export async function persistentDetector(
   return { detector, save };
 }
 
-/** Logs an incident event with its id, target, family and evidence (opens as warnings). */
+/**
+ * Logs an incident event with its id, target, family and evidence (opens as warnings); HTTP
+ * floods with their request rates instead of packet rates.
+ */
 export function logIncident(log: Logger, event: IncidentEvent): void {
+  const l7 = event.attack_family === "http_flood";
   const fields = {
     event: event.event,
     id: event.id,
@@ -54,12 +58,18 @@ export function logIncident(log: Logger, event: IncidentEvent): void {
     subtype: event.attack_subtype,
     peak_pps: event.peak_pps,
     peak_bps: event.peak_bps,
+    rps: event.rps,
+    peak_rps: event.peak_rps,
+    baseline_rps: event.baseline_rps,
     confidence: event.confidence,
     opened_by: event.opened_by,
     summary: (event.evidence as { summary?: string } | null)?.summary ?? "",
   };
-  const text = "incident {event} {id}: {family}/{subtype} on {target}, peak {peak_pps} pps " +
-    "{peak_bps} bps, confidence {confidence}: {summary}";
+  const rates = l7
+    ? "{rps} rps (peak {peak_rps}, baseline {baseline_rps})"
+    : "peak {peak_pps} pps {peak_bps} bps";
+  const text = `incident {event} {id}: {family}/{subtype} on {target}, ${rates}, ` +
+    "confidence {confidence}: {summary}";
   if (event.event === "open") log.warn(text + " ({opened_by})", fields);
   else log.info(text, fields);
 }

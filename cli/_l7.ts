@@ -1,7 +1,13 @@
-// The agent's L7 part: when `l7_enabled`, follows the access logs (configured, or those of the
-// web servers found on the host), parses each with its own format, runs one L7 detector over
-// all of them and hands its incident events to the same listeners as L3/L4. Windows are keyed
-// by the log lines' own times; a wall-clock tick closes them when the logs go quiet.
+/**
+ * The agent's L7 part: when `l7_enabled`, follows the access logs (configured, or those of the web
+ * servers found on the host), parses each with its own format, runs one L7 detector over all of
+ * them and hands its incident events to the same listeners as L3/L4. Windows are keyed by the log
+ * lines' own times; a wall-clock tick closes them when the logs go quiet. `L7Part` keeps it
+ * running, or not, as the merged config (the server's `l7` over the file) says.
+ *
+ * @module
+ */
+
 import type { Logger } from "@logtape/logtape";
 import type { Config } from "../core/config.ts";
 import { LogParser } from "../core/access_log.ts";
@@ -44,6 +50,8 @@ export interface L7Runtime {
   observe(event: IncidentEvent): void;
   /** Applies a reloaded config. */
   configure(config: Config): void;
+  /** For the heartbeat's `l7_status`: "tailing <paths>", or "no_log" while no log is open. */
+  status(): string;
   /** Stops tailing, closes the last window, resolves an open incident (events are emitted). */
   stop(): Promise<void>;
 }
@@ -56,20 +64,24 @@ export interface ParserStats {
   rejected: Record<string, number>;
 }
 
-/**
- * Starts the L7 part when `config.l7_enabled` (null otherwise, or when no access log is
- * configured or found). `emit` gets every L7 incident event.
- */
-export async function startL7(opts: {
+/** What {@linkcode startL7} needs. */
+export interface L7Options {
   config: Config;
   log: Logger;
+  /** Gets every L7 incident event. */
   emit: (event: IncidentEvent) => void;
   /**
    * The reporting outbox: with an account (api_key, node_uuid), `/agent/l7/detect` is queued
    * at start and `/agent/l7/metrics` every 10 s.
    */
   outbox?: Outbox;
-}): Promise<L7Runtime | null> {
+}
+
+/**
+ * Starts the L7 part when `config.l7_enabled` (null otherwise, or when no access log is
+ * configured or found). `emit` gets every L7 incident event.
+ */
+export async function startL7(opts: L7Options): Promise<L7Runtime | null> {
   const { config, log } = opts;
   if (!config.l7_enabled) return null;
   const servers = await detectWebServers();
@@ -194,6 +206,10 @@ export async function startL7(opts: {
     configure(next) {
       detector.configure(next);
     },
+    status() {
+      const open = tailer.stats().filter((f) => f.following).map((f) => f.path);
+      return open.length > 0 ? `tailing ${open.join(", ")}` : "no_log";
+    },
     async stop() {
       clearInterval(tick);
       clearInterval(saver);
@@ -209,4 +225,107 @@ export async function startL7(opts: {
     if (body !== null) report("/agent/l7/metrics", body);
   }, METRICS_MS);
   return runtime;
+}
+
+/** What the reporting layer needs of the L7 part (see `Reporting.attachL7`). */
+export interface L7Link {
+  /** Gets every merged config (the server's overrides over the local config). */
+  configure(merged: Config): void;
+  /** The heartbeat's `l7_enabled` (L7 is running) and `l7_status`. */
+  status(): { enabled: boolean; status: string };
+}
+
+/**
+ * The L7 part as the agent runs it: running while the merged config (the server's `l7` over
+ * the config file) says `l7_enabled`, started, stopped or restarted when that or
+ * `l7_log_paths` changes (a stop resolves an open L7 incident); thresholds and sensitivity
+ * apply in place. Starts and stops run one after the other, off the caller's path.
+ */
+export class L7Part implements L7Link {
+  readonly #opts: L7Options;
+  #runtime: L7Runtime | null = null;
+  #latest: Config;
+  /** What the running (or last tried) runtime was started for: "off" or its log paths. */
+  #key = "";
+  #status = "off";
+  #chain: Promise<void> = Promise.resolve();
+  #stopped = false;
+  #l3l4Open = new Set<string>();
+
+  private constructor(opts: L7Options) {
+    this.#opts = opts;
+    this.#latest = opts.config;
+  }
+
+  /** Starts the part (and L7 itself when `config.l7_enabled`). */
+  static async start(opts: L7Options): Promise<L7Part> {
+    const part = new L7Part(opts);
+    part.configure(opts.config);
+    await part.#chain;
+    return part;
+  }
+
+  /** The running L7 runtime, null while L7 is off or has no log. */
+  get runtime(): L7Runtime | null {
+    return this.#runtime;
+  }
+
+  /** Applies a merged config: in place, or by starting, restarting or stopping L7. */
+  configure(merged: Config): void {
+    this.#latest = merged;
+    this.#runtime?.configure(merged);
+    const key = merged.l7_enabled ? JSON.stringify(merged.l7_log_paths) : "off";
+    if (key === this.#key || this.#stopped) return;
+    this.#key = key;
+    this.#chain = this.#chain.then(() => this.#switch(key)).catch((err) => {
+      this.#status = `error: ${(err as Error).message}`;
+      this.#opts.log.error("L7 could not start: {error}", { error: String(err) });
+    });
+  }
+
+  /** Running or not, and "tailing <paths>", "no_log", "off" or the start error. */
+  status(): { enabled: boolean; status: string } {
+    if (this.#runtime !== null) return { enabled: true, status: this.#runtime.status() };
+    return { enabled: false, status: this.#status };
+  }
+
+  /** A listener for every incident event: an L3/L4 incident open marks L7 events correlated. */
+  observe(event: IncidentEvent): void {
+    if (event.attack_family !== "http_flood") {
+      if (event.event === "resolve") this.#l3l4Open.delete(event.id);
+      else this.#l3l4Open.add(event.id);
+    }
+    this.#runtime?.observe(event);
+  }
+
+  /** Stops L7 (resolving an open L7 incident) and any later start. */
+  async stop(): Promise<void> {
+    this.#stopped = true;
+    await this.#chain;
+    await this.#stopRuntime();
+  }
+
+  async #switch(key: string): Promise<void> {
+    // A later change or stop supersedes this one.
+    if (this.#stopped || key !== this.#key) return;
+    const { log } = this.#opts;
+    const config = this.#latest;
+    if (this.#runtime !== null) {
+      log.info("L7 detection stops: {why}", {
+        why: config.l7_enabled ? "l7_log_paths changed, restarting" : "l7_enabled is off",
+      });
+      await this.#stopRuntime();
+    }
+    this.#status = "off";
+    if (!config.l7_enabled) return;
+    this.#runtime = await startL7({ ...this.#opts, config });
+    if (this.#runtime === null) this.#status = "no_log";
+    else this.#runtime.detector.setL3L4Open(this.#l3l4Open.size > 0);
+  }
+
+  async #stopRuntime(): Promise<void> {
+    const runtime = this.#runtime;
+    this.#runtime = null;
+    await runtime?.stop();
+  }
 }

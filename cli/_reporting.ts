@@ -30,6 +30,7 @@ import type { PcapRecorder } from "../agent/pcap_recorder.ts";
 import { type CommandHandler, RemoteControl, unsupportedCommand } from "../agent/remote_control.ts";
 import { type Deliver, Sender, type SenderOptions, type SenderStats } from "../agent/sender.ts";
 import { openStateDb, stateDbPath } from "../agent/state_db.ts";
+import type { L7Link } from "./_l7.ts";
 
 export type { CommandHandler } from "../agent/remote_control.ts";
 
@@ -49,6 +50,11 @@ export interface Reporting {
   reconfigure(local: Config): void;
   /** PCAP capture on or off (the local config, overridden by the server's `pcap_enabled`). */
   pcapEnabled(): boolean;
+  /**
+   * Links the L7 part (started after reporting): it gets the merged config now, at each
+   * change and at each reload; heartbeats report its `l7_enabled` and `l7_status`.
+   */
+  attachL7(link: L7Link): void;
   /** Flushes what it can (a few seconds at most), then stops every timer and sender. */
   stop(): Promise<void>;
 }
@@ -138,6 +144,7 @@ export function startReporting(opts: ReportingOptions): Reporting {
   };
   const account = local.api_key !== "" && local.node_uuid !== "";
   let api: FlowtriqApi | null = null;
+  let link: L7Link | null = null;
   const stopSenders = async () => {
     await Promise.all([...senders.values()].map((s) => s.stop(STOP_GRACE_MS)));
   };
@@ -148,8 +155,13 @@ export function startReporting(opts: ReportingOptions): Reporting {
       window: () => {},
       reconfigure: (next) => {
         local = next;
+        link?.configure(next);
       },
       pcapEnabled: () => local.pcap_enabled,
+      attachL7: (l7) => {
+        link = l7;
+        l7.configure(local);
+      },
       stop: stopSenders,
     };
   }
@@ -171,6 +183,7 @@ export function startReporting(opts: ReportingOptions): Reporting {
     applied = next;
     if (changed.length === 0) return;
     detector?.configure(next);
+    link?.configure(next);
     info(
       `config from the server applied: ${
         changed.map((k) => `${k}=${JSON.stringify(next[k as keyof Config])}`).join(", ")
@@ -240,6 +253,7 @@ export function startReporting(opts: ReportingOptions): Reporting {
         pcapActive: applied.pcap_enabled && (recorder?.stats().recording ?? 0) > 0,
         srcIpCount: lastSrcCount,
         dropped: out.dropped,
+        l7: link?.status(),
       }),
     }, true);
   };
@@ -314,8 +328,13 @@ export function startReporting(opts: ReportingOptions): Reporting {
       local = next;
       applied = applyRemoteConfig(local, remote);
       detector?.configure(applied);
+      link?.configure(applied);
     },
     pcapEnabled: () => applied.pcap_enabled,
+    attachL7(l7) {
+      link = l7;
+      l7.configure(applied);
+    },
     async stop() {
       clearInterval(heartbeatTimer);
       clearInterval(metricsTimer);

@@ -6,15 +6,14 @@
  */
 
 import { z } from "zod";
-import { defaultConfig } from "../core/config.ts";
 import { Detector } from "../core/detector.ts";
 import { Pipeline } from "../core/pipeline.ts";
 import { FileSource } from "../agent/file_source.ts";
-import { loadConfigFile } from "../agent/config_file.ts";
 import { LibpcapFileSource } from "../agent/libpcap_source.ts";
 import type { CaptureSource } from "../agent/source.ts";
 import { WindowPrinter } from "./_output.ts";
 import { parseCommand, UsageError } from "./_args.ts";
+import { offlineConfig } from "./_config.ts";
 
 /** Usage text of `replay`. */
 export const REPLAY_USAGE = `ftagent replay FILE [--json] [--config PATH] [--reader ts|libpcap]
@@ -41,12 +40,7 @@ export async function replay(args: string[]): Promise<number> {
   }, Options);
   if (positionals.length !== 1) throw new UsageError("replay takes exactly one capture file");
   const path = positionals[0];
-  let config = defaultConfig();
-  if (values.config !== undefined) {
-    const parsed = await loadConfigFile(values.config);
-    for (const warning of parsed.warnings) console.error(`ftagent: warning: ${warning}`);
-    config = parsed.config;
-  }
+  const config = await offlineConfig(values.config);
   const printer = new WindowPrinter(values.json);
   let windows = 0;
   let incidents = 0;

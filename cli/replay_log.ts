@@ -7,14 +7,13 @@
  */
 
 import { z } from "zod";
-import { defaultConfig } from "../core/config.ts";
 import { detectFormat, LOG_FORMATS, type LogFormat, LogParser } from "../core/access_log.ts";
 import type { IncidentEvent } from "../core/incident.ts";
 import { L7Detector, type L7Verdict } from "../core/l7_detector.ts";
 import type { L7WindowStats } from "../core/l7_window.ts";
 import { LineSplitter } from "../core/line_splitter.ts";
-import { loadConfigFile } from "../agent/config_file.ts";
 import { parseCommand, UsageError } from "./_args.ts";
+import { offlineConfig } from "./_config.ts";
 
 /** Usage text of `replay-log`. */
 export const REPLAY_LOG_USAGE = `ftagent replay-log FILE [--format F] [--json] [--config PATH]
@@ -44,12 +43,7 @@ export async function replayLog(args: string[]): Promise<number> {
   }, Options);
   if (positionals.length !== 1) throw new UsageError("replay-log takes exactly one log file");
   const path = positionals[0];
-  let config = defaultConfig();
-  if (values.config !== undefined) {
-    const parsed = await loadConfigFile(values.config);
-    for (const warning of parsed.warnings) console.error(`ftagent: warning: ${warning}`);
-    config = parsed.config;
-  }
+  const config = await offlineConfig(values.config);
   const out = new Output(values.json);
   let incidents = 0;
   const detector = new L7Detector(config, {

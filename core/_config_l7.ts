@@ -42,14 +42,24 @@ export const L7Shape = {
 
 /** The l7 keys, every key present (must match {@linkcode L7Shape}). */
 export interface L7Config {
+  /** Watch web server access logs for HTTP floods. */
   l7_enabled: boolean;
+  /** Access logs to follow; empty: those of the web servers found. */
   l7_log_paths: string[];
+  /** Format of the logs, or "auto". */
   l7_log_format: "auto" | "combined" | "common" | "vhost_combined" | "json" | "caddy" | "haproxy";
+  /** Requests/s floor under the dynamic threshold. */
   l7_rps_threshold: number;
+  /** Error answers in percent of requests that count as a signal. */
   l7_error_rate_threshold: number;
+  /** How readily signals fire. */
   l7_sensitivity: "low" | "medium" | "high";
+  /** Distinct clients a second needs for an incident to open. */
   l7_min_client_ips: number;
+  /** Consecutive suspicious seconds before an incident opens. */
   l7_confirm_seconds: number;
+  /** Calm seconds before an incident resolves. */
   l7_calm_seconds: number;
+  /** Seconds after a resolve before the next L7 incident may open. */
   l7_cooldown_seconds: number;
 }

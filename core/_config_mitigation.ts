@@ -23,7 +23,7 @@ const Protocol = z.union([
 const Cidr = z.string().refine((s) => canonicalCidr(s) !== null, "expected an address or CIDR");
 
 /** One action of a configured rule; the planner fills in the incident's target and sources. */
-const ActionSpec = z.discriminatedUnion("type", [
+const ActionSpecSchema = z.discriminatedUnion("type", [
   /** Drop the top offending sources (skipped when the sources are spoofed). */
   z.object({ type: z.literal("drop_sources"), ttl_seconds: Ttl.optional() }).strict(),
   /** Drop a protocol to the target; a port may be a number, "top" (the dominant destination
@@ -66,7 +66,7 @@ const ActionSpec = z.discriminatedUnion("type", [
 /** A configured rule: overrides the mode, the actions, or both, for a family or family/subtype. */
 const Rule = z.object({
   mode: Mode.optional(),
-  actions: z.array(ActionSpec).max(64).optional(),
+  actions: z.array(ActionSpecSchema).max(64).optional(),
 }).strict();
 
 const RuleKey = z.string().regex(
@@ -139,22 +139,35 @@ export type ActionSpec =
 
 /** A configured rule. */
 export interface MitigationRule {
+  /** Mode of this rule's actions (the section's mode otherwise). */
   mode?: MitigationMode;
+  /** The actions (the default rule's otherwise). */
   actions?: ActionSpec[];
 }
 
 /** The `mitigation` section, every key present. */
 export interface MitigationSettings {
+  /** Apply, propose or only log the actions. */
   mode: MitigationMode;
+  /** The kernel firewall used. */
   backend: "nftables" | "iptables";
+  /** Seconds an action stays in force unless it says otherwise. */
   ttl_seconds: number;
+  /** Addresses and networks never blocked. */
   allowlist: string[];
+  /** Safety cap: entries blocked at once. */
   max_blocked_entries: number;
+  /** Safety cap: actions applied per minute. */
   max_actions_per_minute: number;
+  /** Safety cap: sources blocked per incident. */
   max_sources_per_incident: number;
+  /** Default packets/s of rate limits. */
   rate_limit_pps: number;
+  /** Default SYN packets/s of SYN rate limits. */
   syn_rate_limit_pps: number;
+  /** Rules by family or family/subtype, over the defaults. */
   rules: Record<string, MitigationRule>;
+  /** Cloudflare access rules (with a token and zone). */
   cloudflare: {
     api_token: string;
     zone_id: string;

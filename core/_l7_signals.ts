@@ -5,8 +5,11 @@ import type { L7WindowStats } from "./l7_window.ts";
 
 /** One signal that fired: its value and the limit it passed. */
 export interface L7Signal {
+  /** The signal's name (`rate`, `error_rate`, ...). */
   name: string;
+  /** What the second measured. */
   value: number;
+  /** The limit it passed. */
   limit: number;
 }
 

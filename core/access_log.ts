@@ -123,6 +123,7 @@ export class LogParser {
   readonly record: LogRecord = emptyRecord();
   /** Lines seen, lines parsed. */
   lines = 0;
+  /** Lines parsed into a record. */
   parsed = 0;
   /** Rejected lines by reason. */
   readonly rejected: Record<string, number> = {};

@@ -123,6 +123,8 @@ export interface HeartbeatState {
   srcIpCount: number;
   /** Outbox entries dropped (cap reached) since the database was created, by kind. */
   dropped?: Record<string, number>;
+  /** The L7 part: running or not, and what it does (the optional `l7_enabled`, `l7_status`). */
+  l7?: { enabled: boolean; status: string };
 }
 
 /** Body of `POST /agent/heartbeat`. */
@@ -146,6 +148,10 @@ export function heartbeatBody(s: HeartbeatState): Body {
     src_ip_count: int(s.srcIpCount),
     pkt_samples_count: 0,
   };
+  if (s.l7 !== undefined) {
+    body.l7_enabled = s.l7.enabled;
+    body.l7_status = s.l7.status;
+  }
   if (s.dropped !== undefined) body.dropped = { ...s.dropped };
   return body;
 }

@@ -70,6 +70,7 @@ export class L7Detector {
   listenerErrors = 0;
   /** Requests counted, windows closed. */
   requests = 0;
+  /** Windows closed. */
   windows = 0;
   #cfg: L7DetectorConfig;
   readonly #onEvent: (event: IncidentEvent) => void;

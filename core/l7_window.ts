@@ -33,32 +33,43 @@ export interface L7WindowStats {
   t: number;
   /** Length in seconds. */
   seconds: number;
+  /** Requests in the window. */
   requests: number;
   /** Requests per second over the window. */
   rps: number;
   /** Distinct client addresses (HyperLogLog estimate, rounded). */
   unique_ips: number;
+  /** Busiest clients, busiest first. */
   top_ips: { ip: string; count: number }[];
   /** Share of the busiest client. */
   top_ip_pct: number;
   /** Distinct paths (estimate). */
   unique_paths: number;
+  /** Busiest paths, busiest first. */
   top_paths: { path: string; count: number }[];
   /** Share of the busiest path. */
   top_path_pct: number;
   /** Status classes ("2xx"...) plus "499" (client closed) counted apart from 4xx. */
   status_codes: Counts;
+  /** 4xx answers (499 apart). */
   status_4xx: number;
+  /** 5xx answers. */
   status_5xx: number;
+  /** 499 answers (client closed the connection). */
   status_499: number;
+  /** 408 answers (request timeout). */
   status_408: number;
   /** 401 and 403 answers. */
   status_auth_fail: number;
+  /** 429 answers (rate limited). */
   status_429: number;
   /** 4xx + 5xx + 499 over requests, percent. */
   error_rate: number;
+  /** Requests by method. */
   methods: Counts;
+  /** Most common user agents, most common first. */
   top_user_agents: { ua: string; count: number }[];
+  /** Distinct user agents (estimate). */
   unique_user_agents: number;
   /** Share of the most common user agent. */
   top_ua_pct: number;
@@ -70,19 +81,25 @@ export interface L7WindowStats {
   agents: Counts;
   /** Requests with at least one attack pattern, and counts per pattern. */
   threat_requests: number;
+  /** Requests per attack pattern. */
   threat_patterns: Counts;
   /** Requests with a query string, and distinct path+query pairs among them (estimate). */
   query_requests: number;
+  /** Distinct path+query pairs among them (estimate). */
   unique_queries: number;
   /** Requests to login endpoints and to API endpoints. */
   auth_requests: number;
+  /** Requests to API endpoints. */
   api_requests: number;
   /** Mean and largest response time (ms; null when the format logs none), slow responses. */
   avg_response_ms: number | null;
+  /** Largest response time (ms; null when the format logs none). */
   max_response_ms: number | null;
+  /** Responses slower than {@linkcode SLOW_RESPONSE_MS}. */
   slow_requests: number;
   /** Requests by HTTP version ("1.1", "2"...). */
   protocol_versions: Counts;
+  /** Response bytes. */
   bytes: number;
 }
 
@@ -94,7 +111,9 @@ const PROTOCOLS = ["1.0", "1.1", "2", "3", "0.9"];
 export class L7Window {
   /** Start (epoch seconds) and length (seconds) the next {@linkcode stats} reports. */
   t = 0;
+  /** Length (seconds) the next {@linkcode stats} reports. */
   seconds = 1;
+  /** Requests added. */
   requests = 0;
   readonly #ips = new HyperLogLog(14);
   readonly #paths = new HyperLogLog(12);
@@ -105,24 +124,36 @@ export class L7Window {
   readonly #topAgents: StringTop;
   readonly #h = new StringHash();
   readonly #classes = new Float64Array(6); // 0: other, 1..5: 1xx..5xx
+  /** 499 answers. */
   status499 = 0;
+  /** 408 answers. */
   status408 = 0;
+  /** 401 and 403 answers. */
   statusAuthFail = 0;
+  /** 429 answers. */
   status429 = 0;
   readonly #methods = new Float64Array(METHODS.length + 1);
   readonly #protocols = new Float64Array(PROTOCOLS.length + 1);
+  /** Requests from known tools. */
   toolRequests = 0;
+  /** Requests from declared crawlers. */
   botRequests = 0;
   readonly #agentNames = new Map<string, number>();
+  /** Requests with at least one attack pattern. */
   threatRequests = 0;
   readonly #threats = new Float64Array(THREATS.length);
+  /** Requests with a query string. */
   queryRequests = 0;
+  /** Requests to login endpoints. */
   authRequests = 0;
+  /** Requests to API endpoints. */
   apiRequests = 0;
   #timedRequests = 0;
   #timeSum = 0;
   #timeMax = 0;
+  /** Slow responses. */
   slowRequests = 0;
+  /** Response bytes. */
   bytes = 0;
   readonly #agentClass: AgentClassifier;
 

@@ -28,13 +28,14 @@ export function protocolName(n: number): string {
 }
 
 /** Fields every action has. */
-interface ActionBase {
+export interface ActionBase {
   /** Seconds the action stays in force; the backends enforce it (kernel timeouts) or undo it. */
   ttl_s: number;
 }
 
 /** Drop everything (or one protocol) from a source address or network. */
 export interface DropSource extends ActionBase {
+  /** The kind of action. */
   type: "drop_source";
   /** Canonical address or network (`198.51.100.7`, `203.0.113.0/24`). */
   source: string;
@@ -44,6 +45,7 @@ export interface DropSource extends ActionBase {
 
 /** Drop, or limit to `pps`, one protocol (optionally one source or destination port) to the target. */
 export interface TrafficAction extends ActionBase {
+  /** The kind of action. */
   type: "drop_traffic" | "rate_limit";
   /** Address under attack (canonical), or null for every destination. */
   target: string | null;
@@ -59,6 +61,7 @@ export interface TrafficAction extends ActionBase {
 
 /** Drop every IP fragment to the target. */
 export interface DropFragments extends ActionBase {
+  /** The kind of action. */
   type: "drop_fragments";
   /** Address under attack, or null for every destination. */
   target: string | null;
@@ -66,6 +69,7 @@ export interface DropFragments extends ActionBase {
 
 /** Limit new TCP connections (SYN without ACK) to the target's port to `pps`. */
 export interface SynRateLimit extends ActionBase {
+  /** The kind of action. */
   type: "syn_rate_limit";
   /** Address under attack, or null for every destination. */
   target: string | null;
@@ -77,14 +81,17 @@ export interface SynRateLimit extends ActionBase {
 
 /** Turn on SYN cookies (`net.ipv4.tcp_syncookies=1`); undo restores the previous value. */
 export interface SynCookies extends ActionBase {
+  /** The kind of action. */
   type: "syn_cookies";
 }
 
 /** A Cloudflare IP access rule (block or challenge) for a source. */
 export interface CloudflareRule extends ActionBase {
+  /** The kind of action. */
   type: "cloudflare_rule";
   /** Canonical address or network. */
   source: string;
+  /** Block the source, or make it pass a challenge. */
   mode: "block" | "challenge";
 }
 

@@ -46,9 +46,11 @@ import { AMPLIFICATION_SERVICES } from "./vectors.ts";
 export interface MitigationPlan {
   /** The incident's id. */
   incident: string;
+  /** Whether the actions are applied, proposed or only logged. */
   mode: MitigationMode;
   /** Which rule decided: a `mitigation.rules` key, or "default <family>/<subtype>". */
   rule: string;
+  /** The actions, validated and deduplicated. */
   actions: MitigationAction[];
   /** Why some actions were left out (spoofed sources, allowlisted addresses, no dominant port). */
   notes: string[];

@@ -8,6 +8,7 @@
 
 import { z } from "zod";
 import type { DetectionConfig } from "./config.ts";
+import type { L7Config } from "./_config_l7.ts";
 
 const KEYS = {
   suspended: z.boolean(),
@@ -26,9 +27,19 @@ const KEYS = {
   l7: z.object({
     enabled: z.boolean().optional(),
     action: z.string().nullable().optional(),
-    log_path: z.string().nullable().optional(),
-    rps_threshold: z.number().finite().nullable().optional(),
-    error_rate_threshold: z.number().finite().nullable().optional(),
+    // An absolute path without ".." segments ("" or null: not set).
+    log_path: z.string()
+      .refine(
+        (p) => p === "" || (p.startsWith("/") && !p.split("/").includes("..")),
+        "not an absolute path",
+      )
+      .nullable().optional(),
+    // 0 or null: not set (the local value applies), as for pps_threshold.
+    rps_threshold: z.number().finite().refine((v) => v === 0 || v >= 1, "not 0 and below 1")
+      .nullable().optional(),
+    error_rate_threshold: z.number().finite()
+      .refine((v) => v === 0 || (v >= 1 && v <= 100), "not 0 and not a percentage in 1..100")
+      .nullable().optional(),
     sensitivity: z.enum(["low", "medium", "high"]).nullable().optional(),
   }),
   flow: z.object({
@@ -80,13 +91,26 @@ export function parseRemoteConfig(data: unknown): ParsedRemoteConfig {
 }
 
 /** The settings a config response may override. */
-export type RemoteTunable = DetectionConfig & { pcap_enabled: boolean };
+export type RemoteTunable =
+  & DetectionConfig
+  & { pcap_enabled: boolean }
+  & Pick<
+    L7Config,
+    | "l7_enabled"
+    | "l7_log_paths"
+    | "l7_rps_threshold"
+    | "l7_error_rate_threshold"
+    | "l7_sensitivity"
+  >;
 
 /**
  * The local config with the server's overrides: `pps_threshold` when truthy sets a static pps
  * threshold (and turns the dynamic thresholds off), `dynamic_threshold`, `attack_holddown`,
- * `attack_cooldown` and `pcap_enabled` replace the local values. Always applied over the local
- * config, so a key the server stops sending falls back to the file's value.
+ * `attack_cooldown` and `pcap_enabled` replace the local values; `l7` sets `l7_enabled`,
+ * `l7_log_paths` (a non-empty `log_path`; otherwise the local paths stay), `l7_rps_threshold`,
+ * `l7_error_rate_threshold` and `l7_sensitivity` (absent, null or 0: the local value stays).
+ * Always applied over the local config, so a key the server stops sending falls back to the
+ * file's value.
  */
 export function applyRemoteConfig<T extends RemoteTunable>(local: T, remote: RemoteConfig): T {
   const out: T = { ...local };
@@ -98,13 +122,25 @@ export function applyRemoteConfig<T extends RemoteTunable>(local: T, remote: Rem
   if (remote.attack_holddown !== undefined) out.attack_holddown = remote.attack_holddown;
   if (remote.attack_cooldown !== undefined) out.attack_cooldown = remote.attack_cooldown;
   if (remote.pcap_enabled !== undefined) out.pcap_enabled = remote.pcap_enabled;
+  const l7 = remote.l7;
+  if (l7 !== undefined) {
+    if (l7.enabled !== undefined) out.l7_enabled = l7.enabled;
+    if (l7.log_path) out.l7_log_paths = [l7.log_path];
+    if (l7.rps_threshold) out.l7_rps_threshold = l7.rps_threshold;
+    if (l7.error_rate_threshold) out.l7_error_rate_threshold = l7.error_rate_threshold;
+    if (l7.sensitivity) out.l7_sensitivity = l7.sensitivity;
+  }
   return out;
 }
 
 /** The keys whose values differ between two configs (to log what a response changed). */
 export function changedKeys<T extends object>(a: T, b: T): string[] {
+  // Lists (l7_log_paths) are compared by value: a response repeating them changes nothing.
+  const same = (x: unknown, y: unknown) =>
+    x === y || (Array.isArray(x) && Array.isArray(y) && x.length === y.length &&
+      x.every((v, i) => v === y[i]));
   return (Object.keys(b) as (keyof T)[])
-    .filter((k) => a[k] !== b[k])
+    .filter((k) => !same(a[k], b[k]))
     .map(String);
 }
 

@@ -3,28 +3,10 @@ import { CLI, CORPUS, ftagent, run } from "./_cli.ts";
 import { createNetnsPair, hasCommand, netnsAvailable } from "./_netns.ts";
 import { framesOf, webFrames, writeSplice } from "./_splice.ts";
 import { waitFor } from "./_stream.ts";
+import { agentScratch } from "./_scratch.ts";
 
 const netnsReason = await netnsAvailable();
 const noHping = !(await hasCommand("hping3"));
-
-/** A scratch state/log directory and a config with floors under the test floods. */
-async function scratch(): Promise<{ dir: string; config: string }> {
-  const dir = await Deno.makeTempDir({ prefix: "fta-agent-" });
-  const config = `${dir}/config.json`;
-  await Deno.writeTextFile(
-    config,
-    JSON.stringify({
-      state_dir: dir,
-      log_file: `${dir}/ftagent.log`,
-      pcap_dir: `${dir}/pcaps`,
-      min_pps_threshold: 2000,
-      min_bps_threshold: 0,
-      min_syn_pps_threshold: 1000,
-      min_udp_pps_threshold: 2000,
-    }),
-  );
-  return { dir, config };
-}
 
 /** Web traffic with a real SYN flood (corpus) from `onset` for `length` seconds. */
 async function synFloodCapture(path: string, seconds: number, onset: number, length: number) {
@@ -58,21 +40,23 @@ async function count(path: string, filter: string): Promise<number> {
 }
 
 Deno.test("ftagent --pcap FILE --fast detects, logs to its file, resolves, saves the baseline and exits", async () => {
-  const { dir, config } = await scratch();
+  const { dir, config } = await agentScratch("fta-agent-");
   try {
     await synFloodCapture(`${dir}/attack.pcap`, 40, 10, 10);
     const out = await ftagent(["--pcap", `${dir}/attack.pcap`, "--fast", "--config", config]);
     assertEquals(out.code, 0, out.stderr);
-    const open = /incident open ([0-9a-f-]{36}): syn_flood\/syn_flood on 10\.10\.10\.10/.exec(
-      out.stderr,
+    const line = new RegExp(
+      "incident open ([0-9a-f-]{36}): syn_flood/syn_flood on 10\\.10\\.10\\.10, " +
+        "peak [1-9][\\d.]* pps [1-9][\\d.]* bps, confidence",
     );
+    const open = line.exec(out.stderr);
     assert(open, out.stderr);
     assertMatch(out.stderr, new RegExp(`incident resolve ${open[1]}: syn_flood/syn_flood`));
     assertMatch(out.stderr, /standalone mode/);
     const log = await Deno.readTextFile(`${dir}/ftagent.log`);
     assertMatch(log, new RegExp(`incident open ${open[1]}`));
     assertMatch(log, /stopped: \d+ packets/);
-    const saved = JSON.parse(await Deno.readTextFile(`${dir}/baseline.json`));
+    const saved = JSON.parse(await Deno.readTextFile(`${dir}/state/baseline.json`));
     assertEquals(saved.baseline.version, 1);
     // Its evidence: a capture named by the incident, starting with web traffic before the onset.
     const pcap = `${dir}/pcaps/${open[1]}.pcap`;
@@ -84,7 +68,7 @@ Deno.test("ftagent --pcap FILE --fast detects, logs to its file, resolves, saves
 });
 
 Deno.test("ftagent --pcap FILE replays at the recorded pace", async () => {
-  const { dir, config } = await scratch();
+  const { dir, config } = await agentScratch("fta-agent-");
   try {
     await writeSplice(`${dir}/web.pcap`, [
       { frames: webFrames("10.10.10.10"), fromS: 0, toS: 3, pps: 100 },
@@ -100,7 +84,7 @@ Deno.test("ftagent --pcap FILE replays at the recorded pace", async () => {
 });
 
 Deno.test("ftagent refuses a bad config on SIGHUP, keeps running, and stops cleanly on SIGTERM", async () => {
-  const { dir, config } = await scratch();
+  const { dir, config } = await agentScratch("fta-agent-");
   await synFloodCapture(`${dir}/attack.pcap`, 60, 1, 50);
   const agent = spawnAgent(["--pcap", `${dir}/attack.pcap`, "--config", config]);
   const stderr = agent.stderr.pipeThrough(new TextDecoderStream()).getReader();
@@ -135,7 +119,7 @@ Deno.test({
   ignore: netnsReason !== null || noHping,
   async fn() {
     const pair = await createNetnsPair();
-    const { dir, config } = await scratch();
+    const { dir, config } = await agentScratch("fta-agent-");
     const agent = spawnAgent(["--interface", pair.ifB, "--config", config], [
       "ip",
       "netns",

@@ -13,6 +13,7 @@ import { FileSource } from "../agent/file_source.ts";
 import { FlowtriqApi, PCAP_CHUNK_BYTES } from "../agent/flowtriq_api.ts";
 import { PcapRecorder } from "../agent/pcap_recorder.ts";
 import { openStateDb } from "../agent/state_db.ts";
+import { L7Part } from "../cli/_l7.ts";
 import { startReporting } from "../cli/_reporting.ts";
 import { VERSION } from "../cli/version.ts";
 import { CORPUS } from "./_cli.ts";
@@ -67,6 +68,11 @@ Deno.test("the spec's endpoint table parses into the endpoints the agent speaks"
   assert(endpoint("POST", "/agent/incidents").l7.required.has("baseline_rps"));
   assert(endpoint("POST", "/agent/incidents/x/resolve").l7.required.has("peak_rps"));
   assert(!endpoint("POST", "/agent/incidents/x/resolve").l3.required.has("peak_rps"));
+  const heartbeat = endpoint("POST", "/agent/heartbeat").l3;
+  assertEquals([heartbeat.optional.has("l7_enabled"), heartbeat.optional.has("l7_status")], [
+    true,
+    true,
+  ]);
 });
 
 Deno.test("every payload the agent sends has exactly the spec's keys, types and headers, and the server config applies", async () => {
@@ -80,6 +86,7 @@ Deno.test("every payload the agent sends has exactly the spec's keys, types and 
     attack_cooldown: 10,
     dynamic_threshold: "yes", // wrong type: ignored with a warning, the rest applies
     ip_blocklist: { not: "a list" },
+    l7: { enabled: false, action: "auto_detect", log_path: null, sensitivity: "high" },
     pending_commands: [
       { id: 7, command_type: "iptables", command_text: "-A INPUT -s 1.2.3.4 -j DROP", title: "b" },
       { id: 8, action: "iptables_block", source_ip: "1.2.3.4", protocol: "tcp", duration: 60 },
@@ -111,6 +118,9 @@ Deno.test("every payload the agent sends has exactly the spec's keys, types and 
     detector,
     recorder,
   });
+  // L7 is off here: heartbeats say so in the spec's optional keys.
+  const l7 = await L7Part.start({ config, log: getLogger(["ftagent", "test"]), emit: () => {} });
+  reporting.attachL7(l7);
   try {
     assert(await server.waitFor(() => server.accepted(/^\/agent\/config$/).length >= 1));
     await new Promise((r) => setTimeout(r, 100));
@@ -145,6 +155,8 @@ Deno.test("every payload the agent sends has exactly the spec's keys, types and 
       JSON.stringify(server.requests.map((r) => `${r.status} ${r.path}`)),
     );
     assert(await server.waitFor(() => server.accepted(/^\/agent\/commands\/ack$/).length === 2));
+    // The first heartbeat leaves start before the L7 part is attached.
+    assert(await server.waitFor(() => server.accepted(/^\/agent\/heartbeat$/).length >= 2));
     await reporting.stop();
 
     // Every request: the headers, and a body with exactly the spec's keys and types.
@@ -189,10 +201,12 @@ Deno.test("every payload the agent sends has exactly the spec's keys, types and 
     ]);
     const hb = server.accepted(/^\/agent\/heartbeat$/).at(-1)!.body as Record<string, unknown>;
     assertEquals([hb.version, hb.circuit_breaker], [VERSION, "closed"]);
+    assertEquals([hb.l7_enabled, hb.l7_status], [false, "off"]);
     const stats = reporting.stats();
     assertEquals(stats.senders[0].channel, "flowtriq");
     assertEquals(stats.apiErrors, 0);
   } finally {
+    await l7.stop();
     await reporting.stop();
     await recorder.close();
     db.close();

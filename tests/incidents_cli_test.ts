@@ -1,26 +1,9 @@
 import { assert, assertEquals, assertMatch } from "./_assert.ts";
 import { CORPUS, ftagent, jsonLines } from "./_cli.ts";
-
-async function scratch(): Promise<{ dir: string; config: string }> {
-  const dir = await Deno.makeTempDir({ prefix: "fta-incidents-" });
-  const config = `${dir}/config.json`;
-  await Deno.writeTextFile(
-    config,
-    JSON.stringify({
-      state_dir: `${dir}/state`,
-      log_file: `${dir}/ftagent.log`,
-      pcap_dir: `${dir}/pcaps`,
-      metrics_port: 0,
-      min_pps_threshold: 2000,
-      min_bps_threshold: 0,
-      min_syn_pps_threshold: 1000,
-    }),
-  );
-  return { dir, config };
-}
+import { agentScratch } from "./_scratch.ts";
 
 Deno.test("ftagent incidents lists what the agent detected, newest first, and shows one in full", async () => {
-  const { dir, config } = await scratch();
+  const { dir, config } = await agentScratch("fta-incidents-");
   try {
     const none = await ftagent(["incidents", "--config", config]);
     assertEquals(none.code, 0, none.stderr);

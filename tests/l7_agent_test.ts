@@ -1,6 +1,7 @@
 // The whole agent (`ftagent --config ... --pcap ...`) with `l7_enabled`: a log written while it
 // runs, normal lines then a flood with current timestamps; the agent logs the L7 incident and
-// keeps it in its local store like any incident.
+// keeps it in its local store like any incident. The file names one log, the control plane's
+// config another: L7 moves to the server's.
 import { assert, assertEquals, assertMatch } from "./_assert.ts";
 import { PcapBuilder } from "../core/pcap_writer.ts";
 import { arp, eth, EtherType } from "./_frames.ts";
@@ -15,7 +16,10 @@ Deno.test("the agent follows an access log and reports an L7 flood to its log, s
   api.up();
   try {
     const log = `${dir}/access.log`;
+    const fileLog = `${dir}/old.log`;
     await Deno.writeTextFile(log, "");
+    await Deno.writeTextFile(fileLog, "");
+    api.config = { l7: { enabled: true, action: "auto_detect", log_path: log } };
     // A quiet capture lasting 14 s at its recorded pace keeps the agent running.
     const t0 = Date.now() * 1000;
     const frame = eth(EtherType.ARP, arp());
@@ -28,7 +32,7 @@ Deno.test("the agent follows an access log and reports an L7 flood to its log, s
       config,
       JSON.stringify({
         l7_enabled: true,
-        l7_log_paths: [log],
+        l7_log_paths: [fileLog],
         log_file: "",
         state_dir: `${dir}/state`,
         pcap_enabled: false,
@@ -36,6 +40,7 @@ Deno.test("the agent follows an access log and reports an L7 flood to its log, s
         api_key: api.apiKey,
         node_uuid: api.nodeUuid,
         api_base: api.base,
+        heartbeat_interval: 2,
       }),
     );
     await Deno.mkdir(`${dir}/state`);
@@ -63,8 +68,15 @@ Deno.test("the agent follows an access log and reports an L7 flood to its log, s
     const out = await agent.output();
     const stderr = new TextDecoder().decode(out.stderr);
     assertEquals(out.code, 0, stderr.slice(-2000));
+    assertMatch(stderr, /L7 detection on .*old\.log/);
+    assertMatch(stderr, /L7 detection stops: l7_log_paths changed, restarting/);
     assertMatch(stderr, /L7 detection on .*access\.log/);
-    assertMatch(stderr, /incident open [0-9a-f-]+: http_flood\/cache_bypass/);
+    // L7 lines give request rates, not the packet rates (always 0) of L3/L4 lines.
+    assertMatch(
+      stderr,
+      /incident open [0-9a-f-]+: http_flood\/cache_bypass on \S+, [1-9][\d.]* rps \(peak [1-9][\d.]*, baseline [\d.]+\), confidence/,
+    );
+    assert(!/http_flood.* pps /.test(stderr), stderr.slice(-2000));
     assertMatch(stderr, /incident resolve [0-9a-f-]+: http_flood\/cache_bypass/);
     const list = await ftagent(["incidents", "--config", config, "--json"]);
     assertEquals(list.code, 0, list.stderr);
@@ -73,8 +85,10 @@ Deno.test("the agent follows an access log and reports an L7 flood to its log, s
     assert(JSON.stringify(stored[0]).includes("http_flood"), list.stdout);
     // The control plane heard of the web server, the L7 metrics and the incident.
     const detect = api.accepted(/^\/agent\/l7\/detect$/);
-    assertEquals(detect.length, 1);
-    assertEquals((detect[0].body as Record<string, unknown>).active_log_path, log);
+    assertEquals(
+      detect.map((r) => (r.body as Record<string, unknown>).active_log_path),
+      [fileLog, log],
+    );
     const metrics = api.accepted(/^\/agent\/l7\/metrics$/);
     assert(metrics.length >= 1, JSON.stringify(api.requests.map((r) => r.path)));
     assert(((metrics[0].body as Record<string, number>).total_requests ?? 0) > 0);
@@ -102,6 +116,11 @@ Deno.test("the agent follows an access log and reports an L7 flood to its log, s
     ]);
     assert((body.rps as number) > 100, JSON.stringify(body));
     assertEquals(api.accepted(/^\/agent\/incidents\/[^/]+\/resolve$/).length, 1);
+    // Heartbeats say what L7 does (the first one leaves before L7 starts).
+    const beats = api.accepted(/^\/agent\/heartbeat$/).map((r) =>
+      r.body as Record<string, unknown>
+    );
+    assert(beats.some((b) => b.l7_enabled === true && b.l7_status === `tailing ${log}`));
   } finally {
     await api.down();
     await Deno.remove(dir, { recursive: true });

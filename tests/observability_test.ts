@@ -2,6 +2,7 @@ import { assert, assertEquals, assertMatch } from "./_assert.ts";
 import { CLI, CORPUS, ftagent } from "./_cli.ts";
 import { promtool } from "./_promtool.ts";
 import { waitFor } from "./_stream.ts";
+import { agentScratch } from "./_scratch.ts";
 
 /** A port nothing listens on right now. */
 function freePort(): number {
@@ -11,27 +12,9 @@ function freePort(): number {
   return port;
 }
 
-async function scratch(port: number): Promise<{ dir: string; config: string }> {
-  const dir = await Deno.makeTempDir({ prefix: "fta-obs-" });
-  const config = `${dir}/config.json`;
-  await Deno.writeTextFile(
-    config,
-    JSON.stringify({
-      state_dir: `${dir}/state`,
-      log_file: `${dir}/ftagent.log`,
-      pcap_dir: `${dir}/pcaps`,
-      metrics_port: port,
-      min_pps_threshold: 2000,
-      min_bps_threshold: 0,
-      min_syn_pps_threshold: 1000,
-    }),
-  );
-  return { dir, config };
-}
-
 Deno.test("a running agent serves /metrics that promtool accepts, /health 200, and ftagent status; status fails in one line once it stopped", async () => {
   const port = freePort();
-  const { dir, config } = await scratch(port);
+  const { dir, config } = await agentScratch("fta-obs-", { metrics_port: port });
   // At the recorded pace the SYN flood capture lasts about 25 s: the agent is mid-attack.
   const child = new Deno.Command(Deno.execPath(), {
     args: [
@@ -112,7 +95,9 @@ Deno.test("a running agent serves /metrics that promtool accepts, /health 200, a
 
 Deno.test("the agent keeps running and says so in one line when its metrics port is taken", async () => {
   const taken = Deno.listen({ hostname: "127.0.0.1", port: 0 });
-  const { dir, config } = await scratch((taken.addr as Deno.NetAddr).port);
+  const { dir, config } = await agentScratch("fta-obs-", {
+    metrics_port: (taken.addr as Deno.NetAddr).port,
+  });
   try {
     const out = await ftagent([
       "--pcap",
@@ -136,7 +121,7 @@ Deno.test("the agent keeps running and says so in one line when its metrics port
 });
 
 Deno.test("the config refuses metrics_port 9100 (node_exporter's)", async () => {
-  const { dir, config } = await scratch(9100);
+  const { dir, config } = await agentScratch("fta-obs-", { metrics_port: 9100 });
   try {
     const out = await ftagent(["status", "--config", config]);
     assertEquals(out.code, 1);

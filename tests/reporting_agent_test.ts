@@ -7,35 +7,22 @@ import { CLI, CORPUS, ftagent } from "./_cli.ts";
 import { FlowtriqServer } from "./_flowtriq_server.ts";
 import { framesOf, webFrames, writeSplice } from "./_splice.ts";
 import { waitFor } from "./_stream.ts";
+import { agentScratch } from "./_scratch.ts";
 
-async function scratch(server: FlowtriqServer | null, extra: Record<string, unknown> = {}) {
-  const dir = await Deno.makeTempDir({ prefix: "fta-report-" });
-  const config = `${dir}/config.json`;
-  await Deno.writeTextFile(
-    config,
-    JSON.stringify({
-      ...(server === null ? {} : {
-        api_key: server.apiKey,
-        node_uuid: server.nodeUuid,
-        api_base: server.base,
-      }),
-      state_dir: `${dir}/state`,
-      log_file: `${dir}/ftagent.log`,
-      pcap_dir: `${dir}/pcaps`,
-      min_pps_threshold: 2000,
-      min_bps_threshold: 0,
-      min_syn_pps_threshold: 1000,
-      min_udp_pps_threshold: 2000,
-      attack_holddown: 1,
-      attack_cooldown: 1,
-      heartbeat_interval: 1,
-      metrics_interval: 1,
-      ...extra,
+function scratch(server: FlowtriqServer | null, extra: Record<string, unknown> = {}) {
+  return agentScratch("fta-report-", {
+    ...(server === null ? {} : {
+      api_key: server.apiKey,
+      node_uuid: server.nodeUuid,
+      api_base: server.base,
     }),
-  );
-  return { dir, config };
+    attack_holddown: 1,
+    attack_cooldown: 1,
+    heartbeat_interval: 1,
+    metrics_interval: 1,
+    ...extra,
+  });
 }
-
 /** SYN floods on 10.10.10.10 in web traffic: one long enough for an update, then maybe another. */
 async function floods(path: string, two: boolean): Promise<void> {
   const syn = await framesOf(`${CORPUS}pkt.TCP.synflood.spoofed.pcap`);
