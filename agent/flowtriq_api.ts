@@ -54,13 +54,25 @@ export class FlowtriqApi {
     return this.#call("GET", "/agent/config", undefined, {}, signal);
   }
 
-  /** `POST path` with a JSON body. */
-  post(path: string, body: unknown, signal?: AbortSignal): Promise<ApiResult> {
+  /**
+   * `POST path` with a JSON body. `idempotencyKey` (the outbox key) goes in an
+   * `Idempotency-Key` header, so a server that honours it can drop the repeat of a call whose
+   * answer was lost (a timeout after the server acted): the spec has no such key, others ignore it.
+   */
+  post(
+    path: string,
+    body: unknown,
+    signal?: AbortSignal,
+    idempotencyKey?: string,
+  ): Promise<ApiResult> {
     return this.#call(
       "POST",
       path,
       JSON.stringify(body),
-      { "Content-Type": "application/json" },
+      {
+        "Content-Type": "application/json",
+        ...(idempotencyKey === undefined ? {} : { "Idempotency-Key": idempotencyKey }),
+      },
       signal,
     );
   }

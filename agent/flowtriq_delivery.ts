@@ -78,10 +78,10 @@ export function flowtriqDeliver(options: FlowtriqDeliveryOptions): Deliver {
     const entry = item.body as FlowtriqEntryBody;
     switch (entry?.op) {
       case "post":
-        return toDelivery(await api.post(entry.path, entry.body, signal), options);
+        return toDelivery(await api.post(entry.path, entry.body, signal, item.key), options);
       case "incident": {
         if (entry.event === "open") {
-          const r = await api.post("/agent/incidents", entry.body, signal);
+          const r = await api.post("/agent/incidents", entry.body, signal, item.key);
           if (r.ok) {
             const uuid = r.body.uuid;
             if (typeof uuid === "string" && /^[A-Za-z0-9_.:-]{1,128}$/.test(uuid)) {
@@ -101,7 +101,7 @@ export function flowtriqDeliver(options: FlowtriqDeliveryOptions): Deliver {
         const path = entry.event === "update"
           ? `/agent/incidents/${uuid}`
           : `/agent/incidents/${uuid}/resolve`;
-        return toDelivery(await api.post(path, entry.body, signal), options);
+        return toDelivery(await api.post(path, entry.body, signal, item.key), options);
       }
       case "pcap": {
         const until = Date.now() + PCAP_WAIT_MS;

@@ -35,6 +35,8 @@ function checkHeaders(r: Recorded, server: FlowtriqServer): void {
   assertEquals(r.headers["user-agent"], `ftagent/${VERSION}`);
   if (r.method === "POST" && !r.path.endsWith("/pcap")) {
     assertEquals(r.headers["content-type"], "application/json");
+    // The outbox key, so a server can drop the repeat of a call whose answer was lost.
+    assert(r.headers["idempotency-key"], `${r.path} has no Idempotency-Key`);
   }
 }
 
