@@ -45,7 +45,7 @@ export interface LibpcapFileSourceOptions {
   filter?: string;
   /** Explicit libpcap path (else `$FTAGENT_LIBPCAP`, else libpcap.so.0.8, .so.1, .so). */
   libraryPath?: string;
-  /** Batch memory buffer size in bytes (bounds packets per batch). Default 16 MiB. */
+  /** Batch memory buffer size in bytes (bounds packets per batch). Default 64 MiB. */
   batchBytes?: number;
 }
 

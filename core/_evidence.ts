@@ -14,8 +14,12 @@ const POOL = 8;
 
 /** Evidence windows of the targets (rows of the rate table, the interface last). */
 export class EvidenceWindows {
-  /** Whether any row counts its own packets (else {@linkcode add} has nothing to do). */
-  counting = false;
+  /**
+   * Per row: packets until the next one it counts in its own statistics (its sample is due
+   * when the count reaches 0: call {@linkcode add}); 0 when the row does not count its own.
+   * A typed array the detector decrements inline, so the packets of other rows cost a load.
+   */
+  readonly countdown: Int32Array;
   readonly #pool: Window[] = [];
   readonly #free: boolean[] = [];
   /** Pool slot of each target (-1: none). */
@@ -24,6 +28,7 @@ export class EvidenceWindows {
   readonly #own: Int32Array;
   /** A row counting its own packets takes one in `#every`. */
   readonly #every: Int32Array;
+  /** The countdown of a row while it does not count its own packets (kept for when it does). */
   readonly #skip: Int32Array;
   readonly #iface: number;
   #live: Window | null = null;
@@ -36,6 +41,7 @@ export class EvidenceWindows {
     this.#own = new Int32Array(targets).fill(-1);
     this.#every = new Int32Array(targets).fill(1);
     this.#skip = new Int32Array(targets).fill(1);
+    this.countdown = new Int32Array(targets);
     for (let i = 0; i < POOL; i++) {
       this.#pool.push(new Window());
       this.#free.push(true);
@@ -47,13 +53,12 @@ export class EvidenceWindows {
     this.#live = window;
   }
 
-  /** Per packet of `row`: counted when the row keeps its own statistics (sampled). */
+  /** A packet of `row` whose {@linkcode countdown} reached 0: counts it, restarts the count. */
   add(row: number, meta: PacketMeta): void {
     const s = this.#own[row];
-    if (s >= 0 && --this.#skip[row] <= 0) {
-      this.#skip[row] = this.#every[row];
-      this.#pool[s].add(meta);
-    }
+    if (s < 0) return;
+    this.countdown[row] = this.#every[row];
+    this.#pool[s].add(meta);
   }
 
   /** A second of all traffic closed: targets fed from the interface take it in. */
@@ -95,9 +100,7 @@ export class EvidenceWindows {
     if (s < 0) return;
     this.#free[s] = true;
     this.#slot[i] = -1;
-    this.#own[i] = -1;
-    this.#every[i] = 1;
-    this.counting = this.#own.some((x) => x >= 0);
+    this.#setOwn(i, -1, 1);
   }
 
   /**
@@ -109,9 +112,16 @@ export class EvidenceWindows {
     const s = this.#slot[i];
     if (s < 0 || i === this.#iface) return;
     const own = total > 0 && packets < OWN_STATS_BELOW * total;
-    this.#own[i] = own ? s : -1;
-    this.#every[i] = own ? Math.max(1, Math.ceil(packets / OWN_STATS_FULL_PPS)) : 1;
-    this.counting = this.#own.some((x) => x >= 0);
+    this.#setOwn(i, own ? s : -1, own ? Math.max(1, Math.ceil(packets / OWN_STATS_FULL_PPS)) : 1);
+  }
+
+  /** Row `i` counts its own packets into pool slot `s` (-1: not), one in `every`. */
+  #setOwn(i: number, s: number, every: number): void {
+    const was = this.#own[i] >= 0;
+    if (was && s < 0) this.#skip[i] = this.countdown[i];
+    this.countdown[i] = s < 0 ? 0 : was ? this.countdown[i] : this.#skip[i];
+    this.#own[i] = s;
+    this.#every[i] = every;
   }
 
   /** Statistics of target `i` so far, including the second in progress; null without any. */

@@ -16,6 +16,7 @@
  */
 
 import { Fragment, LinkType, Malformed, type PacketMeta } from "./packet.ts";
+import { LATER_FRAGMENT_VECTORS, TCP_VECTORS, UDP_VECTORS, Vector } from "./vectors.ts";
 
 const ETH_IPV4 = 0x0800;
 const ETH_IPV6 = 0x86dd;
@@ -39,7 +40,8 @@ const MAX_IPV6_EXT_HEADERS = 8;
  * A GRE packet carrying IPv4, IPv6 or Ethernet has its inner packet decoded into `out.inner`
  * (`out.hasInner`); a malformed inner packet leaves `hasInner` false (its reason stays in
  * `out.inner.malformed`) and the outer packet is still valid. `out.inner` is only rewritten
- * when a GRE payload is decoded: read it only when `hasInner` is true.
+ * when a GRE payload is decoded: read it only when `hasInner` is true. `out.vector` gets the
+ * packet's attack-vector category (`Vector.MALFORMED` when decoding fails).
  */
 export function decode(
   buf: Uint8Array,
@@ -48,11 +50,10 @@ export function decode(
   linktype: number,
   out: PacketMeta,
 ): boolean {
-  out.reset();
   out.linktype = linktype;
   if (!(offset >= 0 && capLen >= 0)) {
-    out.malformed = Malformed.LINK_TRUNCATED;
-    return false;
+    out.reset();
+    return fail(out, Malformed.LINK_TRUNCATED);
   }
   let end = offset + capLen;
   if (end > buf.length) end = buf.length;
@@ -62,8 +63,10 @@ export function decode(
 }
 
 /**
- * Decodes the frame at `p` as `linktype`. One flat function on purpose: V8 does not inline
- * per-layer helpers of this size, and the calls measurably slowed the hot path.
+ * Resets `out` and decodes the frame at `p` as `linktype` into it. One flat function on
+ * purpose: V8 does not inline per-layer helpers of this size, and the calls measurably slowed
+ * the hot path. (The reset is here rather than in `decode`, which the pipeline inlines: V8
+ * inlines a bounded amount of code into the per-packet loop.)
  */
 function decodeFrame(
   buf: Uint8Array,
@@ -73,6 +76,8 @@ function decodeFrame(
   linktype: number,
   out: PacketMeta,
 ): boolean {
+  out.reset();
+  out.vector = Vector.OTHER; // until the headers say more
   // ---- Link layer: leaves `p` at the network header and `et` set to its EtherType. ----
   let et: number;
   switch (linktype) {
@@ -163,6 +168,7 @@ function decodeFrame(
     if (fragOffset !== 0) {
       out.fragment = Fragment.NON_FIRST;
       out.fragOffset = fragOffset;
+      out.vector = LATER_FRAGMENT_VECTORS[proto];
       return true;
     }
     if ((flagsOff & 0x2000) !== 0) out.fragment = Fragment.FIRST;
@@ -212,6 +218,7 @@ function decodeFrame(
           out.fragment = Fragment.NON_FIRST;
           out.fragOffset = fragOffset;
           out.protocol = buf[q];
+          out.vector = LATER_FRAGMENT_VECTORS[buf[q]];
           return true;
         }
         if ((offFlags & 1) !== 0) out.fragment = Fragment.FIRST;
@@ -241,7 +248,9 @@ function decodeFrame(
       if (hdrLen < 20) return fail(out, Malformed.L4_INVALID);
       out.srcPort = buf[q] << 8 | buf[q + 1];
       out.dstPort = buf[q + 2] << 8 | buf[q + 3];
-      out.tcpFlags = buf[q + 13];
+      const flags = buf[q + 13];
+      out.tcpFlags = flags;
+      out.vector = TCP_VECTORS[flags & 0x3f];
       out.hasL4 = true;
       const start = q + hdrLen < lim ? q + hdrLen : lim;
       out.payloadOffset = start;
@@ -252,8 +261,12 @@ function decodeFrame(
       if (lim - q < 8) return fail(out, Malformed.L4_TRUNCATED);
       const udpLen = buf[q + 4] << 8 | buf[q + 5];
       if (udpLen < 8) return fail(out, Malformed.L4_INVALID);
-      out.srcPort = buf[q] << 8 | buf[q + 1];
-      out.dstPort = buf[q + 2] << 8 | buf[q + 3];
+      const srcPort = buf[q] << 8 | buf[q + 1];
+      const dstPort = buf[q + 2] << 8 | buf[q + 3];
+      out.srcPort = srcPort;
+      out.dstPort = dstPort;
+      const v = UDP_VECTORS[srcPort];
+      out.vector = v === Vector.UDP_PLAIN && dstPort === 53 ? Vector.DNS_QUERY : v;
       out.hasL4 = true;
       const udpEnd = q + udpLen;
       out.payloadOffset = q + 8;
@@ -265,6 +278,7 @@ function decodeFrame(
       if (lim - q < 8) return fail(out, Malformed.L4_TRUNCATED);
       out.icmpType = buf[q];
       out.icmpCode = buf[q + 1];
+      out.vector = buf[q] === (proto === 1 ? 8 : 128) ? Vector.ICMP_ECHO : Vector.ICMP_OTHER;
       out.hasL4 = true;
       out.payloadOffset = q + 8;
       out.payloadLen = lim - (q + 8);
@@ -298,6 +312,7 @@ function decodeGre(
   if (lim - p < hdrLen) return fail(out, Malformed.L4_TRUNCATED);
   const proto = buf[p + 2] << 8 | buf[p + 3];
   out.greProtocol = proto;
+  out.vector = Vector.GRE;
   out.hasL4 = true;
   const start = p + hdrLen;
   out.payloadOffset = start;
@@ -306,7 +321,6 @@ function decodeGre(
   // RFC 1701 source routes follow the optional words: no inner decode behind them.
   if (inner === null || version !== 0 || (flags & 0x4000) !== 0) return true;
   if (proto !== ETH_IPV4 && proto !== ETH_IPV6 && proto !== ETH_TEB) return true;
-  inner.reset();
   inner.tsUs = out.tsUs;
   inner.capLen = lim - start;
   inner.wireLen = ipEnd - start;
@@ -325,5 +339,6 @@ function decodeGre(
 /** Records why decoding stopped; always false so callers can `return fail(...)`. */
 function fail(out: PacketMeta, reason: number): boolean {
   out.malformed = reason;
+  out.vector = Vector.MALFORMED;
   return false;
 }

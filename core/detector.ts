@@ -130,6 +130,8 @@ export class Detector {
   readonly #targets: Target[];
   readonly #iface: number;
   readonly #evidence: EvidenceWindows;
+  /** The evidence windows' per-row sampling countdown (see `EvidenceWindows.countdown`). */
+  readonly #countdown: Int32Array;
   /** Interface-wide sliding sums and the completed slot's counts, summed over rows per tick. */
   readonly #ifaceSums = new Float64Array(VECTOR_COUNT);
   readonly #ifaceSlotCounts = new Float64Array(VECTOR_COUNT);
@@ -162,6 +164,7 @@ export class Detector {
     this.#targets = Array.from({ length: capacity + 1 }, () => new Target());
     this.#iface = capacity;
     this.#evidence = new EvidenceWindows(capacity + 1);
+    this.#countdown = this.#evidence.countdown;
     this.#destHigh = new Float64Array(capacity * RATES);
     this.#destSeconds = new Uint32Array(capacity);
   }
@@ -184,12 +187,11 @@ export class Detector {
 
   /** Counts one decoded packet (per packet: allocation-free outside state changes). */
   add(meta: PacketMeta): void {
-    if (meta.tsUs >= this.#slotEndUs) {
-      this.#advanceTo(Math.floor(meta.tsUs / SLOT_US));
-      this.#slotEndUs = (this.#slotNo + 1) * SLOT_US;
-    }
+    // Small on purpose, so the pipeline inlines it.
+    if (meta.tsUs >= this.#slotEndUs) this.advance(meta.tsUs);
     const row = this.#table.add(meta);
-    if (this.#evidence.counting) this.#evidence.add(row, meta);
+    const countdown = this.#countdown;
+    if (countdown[row] !== 0 && --countdown[row] === 0) this.#evidence.add(row, meta);
   }
 
   /**

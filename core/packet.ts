@@ -135,6 +135,12 @@ export class PacketMeta {
   greProtocol = 0;
   /** True when `inner` holds the decoded packet carried inside GRE. */
   hasInner = false;
+  /**
+   * Attack-vector category (a `Vector` index of `vectors.ts`: SYN, UDP from an amplification
+   * port, later fragment, malformed...). The decoder sets it while it reads the headers, so
+   * detection does not sort the packet again; a meta filled by hand gets it from `vectorOf()`.
+   */
+  vector = 0;
   /** The packet inside a GRE tunnel (preallocated; valid when `hasInner`). Null on inner metas. */
   readonly inner: PacketMeta | null;
 
@@ -176,6 +182,7 @@ export class PacketMeta {
     this.payloadLen = 0;
     this.greProtocol = 0;
     this.hasInner = false;
+    this.vector = 0;
   }
 }
 

@@ -8,7 +8,14 @@
 
 import { hashWords } from "./_hash.ts";
 import type { PacketMeta } from "./packet.ts";
-import { completeVectors, countVectors, VECTOR_COUNT } from "./vectors.ts";
+import {
+  addKinds,
+  completeVectors,
+  KIND_COUNT,
+  packetKind,
+  Vector,
+  VECTOR_COUNT,
+} from "./vectors.ts";
 
 /** Slots per second: rates are evaluated every 1/SLOTS s over the last second. */
 export const SLOTS = 10;
@@ -16,11 +23,16 @@ export const SLOTS = 10;
 export const SLOT_US = 1_000_000 / SLOTS;
 /** Slots in the ring: the SLOTS completed ones the sums cover, and the one counting now. */
 const RING = SLOTS + 1;
+/** A row's slot bytes move from the integer counter to the float one at this size. */
+const SPILL_BYTES = 0x40000000;
 
 /**
  * Vector counters per destination row and slot. Row `capacity` is the shared row of untracked
  * destinations and non-IP frames. {@linkcode RateTable.sums} holds, per row, the sums of the
  * last {@linkcode SLOTS} completed slots: the rates of the last second.
+ *
+ * Per packet, the slot being counted only takes the packet's kind (see `packetKind`) and bytes;
+ * {@linkcode RateTable.finishSlot} turns the kinds into vector counters once per slot.
  */
 export class RateTable {
   /** Rows tracked individually (the shared row is `capacity`). */
@@ -38,25 +50,41 @@ export class RateTable {
   /** The ring slot packets are counted into now. */
   slot = 0;
 
+  /** Packets per kind of each row in the slot being counted: `row * KIND_COUNT + kind`. */
+  readonly #kinds: Int32Array;
+  /**
+   * Bytes of each row in the slot being counted: integer arrays, because V8 adds integers
+   * kept in a Float64Array through float-to-integer conversions, several times slower. A row's
+   * count moves to `#spilled` before it could overflow.
+   */
+  readonly #bytes: Int32Array;
+  readonly #spilled: Float64Array;
+
   readonly #index: Int32Array;
   readonly #mask: number;
   #freeRows: number;
-  // The two last destinations looked up and their rows (-1 never matches an address word).
-  #a0 = -1;
-  #a1 = -1;
-  #a2 = -1;
-  #a3 = -1;
-  #aRow = 0;
-  #b0 = -1;
-  #b1 = -1;
-  #b2 = -1;
-  #b3 = -1;
-  #bRow = 0;
+  // The two last destinations looked up (address words as int32) and their rows. Forgotten
+  // entries hold the unspecified address `::`, which is never a destination, with the shared row.
+  #a0 = 0;
+  #a1 = 0;
+  #a2 = 0;
+  #a3 = 0;
+  #aRow: number;
+  #b0 = 0;
+  #b1 = 0;
+  #b2 = 0;
+  #b3 = 0;
+  #bRow: number;
 
   /** Creates a table tracking up to `capacity` destinations. */
   constructor(capacity: number) {
     this.capacity = capacity;
+    this.#aRow = capacity;
+    this.#bRow = capacity;
     this.counters = new Float64Array((capacity + 1) * RING * VECTOR_COUNT);
+    this.#kinds = new Int32Array((capacity + 1) * KIND_COUNT);
+    this.#bytes = new Int32Array(capacity + 1);
+    this.#spilled = new Float64Array(capacity + 1);
     this.sums = new Float64Array((capacity + 1) * VECTOR_COUNT);
     this.keys = new Int32Array(capacity * 4);
     this.used = new Uint8Array(capacity);
@@ -70,32 +98,46 @@ export class RateTable {
 
   /** Counts a decoded packet in its destination's row; returns the row. Allocation-free. */
   add(meta: PacketMeta): number {
-    let row: number;
-    if (meta.ipVersion === 0 || meta.malformed !== 0) {
-      row = this.capacity;
-    } else {
-      // Two recent destinations are remembered: a flood, or a host's IPv4 and IPv6 addresses.
-      const d = meta.dst;
-      const w3 = d[3];
-      if (w3 === this.#a3 && d[2] === this.#a2 && d[1] === this.#a1 && d[0] === this.#a0) {
-        row = this.#aRow;
-      } else if (w3 === this.#b3 && d[2] === this.#b2 && d[1] === this.#b1 && d[0] === this.#b0) {
-        row = this.#bRow;
-      } else {
-        row = this.#find(d[0] | 0, d[1] | 0, d[2] | 0, w3 | 0, true);
-        this.#b0 = this.#a0;
-        this.#b1 = this.#a1;
-        this.#b2 = this.#a2;
-        this.#b3 = this.#a3;
-        this.#bRow = this.#aRow;
-        this.#a0 = d[0];
-        this.#a1 = d[1];
-        this.#a2 = d[2];
-        this.#a3 = w3;
-        this.#aRow = row;
-      }
-    }
-    countVectors(meta, this.counters, (row * RING + this.slot) * VECTOR_COUNT);
+    // Small on purpose, so the pipeline inlines it: the last destination is remembered (a
+    // flood), the others are looked up.
+    const d = meta.dst;
+    let row = this.#aRow;
+    if (
+      (d[3] | 0) !== this.#a3 || (d[2] | 0) !== this.#a2 || (d[1] | 0) !== this.#a1 ||
+      (d[0] | 0) !== this.#a0 || meta.ipVersion === 0 || meta.malformed !== 0
+    ) row = this.#rowOf(meta);
+    this.#kinds[row * KIND_COUNT + packetKind(meta)]++;
+    const bytes = this.#bytes[row] + meta.wireLen;
+    if (bytes < SPILL_BYTES) this.#bytes[row] = bytes;
+    else this.#spill(row, bytes);
+    return row;
+  }
+
+  /** Moves a row's slot bytes (`bytes`, this packet's included) to the float counter. */
+  #spill(row: number, bytes: number): void {
+    this.#spilled[row] += bytes;
+    this.#bytes[row] = 0;
+  }
+
+  /** The row of a packet that is not to the last destination; it becomes the last. */
+  #rowOf(meta: PacketMeta): number {
+    if (meta.ipVersion === 0 || meta.malformed !== 0) return this.capacity;
+    const d = meta.dst;
+    const w0 = d[0] | 0, w1 = d[1] | 0, w2 = d[2] | 0, w3 = d[3] | 0;
+    // The one before is remembered too: a host's IPv4 and IPv6 addresses, two busy servers.
+    const row = w3 === this.#b3 && w2 === this.#b2 && w1 === this.#b1 && w0 === this.#b0
+      ? this.#bRow
+      : this.#find(w0, w1, w2, w3, true);
+    this.#b0 = this.#a0;
+    this.#b1 = this.#a1;
+    this.#b2 = this.#a2;
+    this.#b3 = this.#a3;
+    this.#bRow = this.#aRow;
+    this.#a0 = w0;
+    this.#a1 = w1;
+    this.#a2 = w2;
+    this.#a3 = w3;
+    this.#aRow = row;
     return row;
   }
 
@@ -116,11 +158,16 @@ export class RateTable {
     return r === this.capacity ? -1 : r;
   }
 
-  /** Fills the derived totals of the slot being counted (before reading it or rotating). */
+  /** Fills the vector counters of the slot being counted (before reading it or rotating). */
   finishSlot(): void {
     for (let row = 0; row <= this.capacity; row++) {
       if (row < this.capacity && !this.used[row]) continue;
-      completeVectors(this.counters, (row * RING + this.slot) * VECTOR_COUNT);
+      const base = (row * RING + this.slot) * VECTOR_COUNT;
+      addKinds(this.#kinds, row * KIND_COUNT, this.counters, base);
+      this.counters[base + Vector.BYTES] += this.#bytes[row] + this.#spilled[row];
+      this.#bytes[row] = 0;
+      this.#spilled[row] = 0;
+      completeVectors(this.counters, base);
     }
   }
 
@@ -160,6 +207,9 @@ export class RateTable {
   clear(): void {
     this.counters.fill(0);
     this.sums.fill(0);
+    this.#kinds.fill(0);
+    this.#bytes.fill(0);
+    this.#spilled.fill(0);
   }
 
   /**
@@ -183,7 +233,11 @@ export class RateTable {
       this.#free(best);
       freed++;
     }
-    if (freed > 0) this.#reindex();
+    if (freed > 0) {
+      this.#reindex();
+      // Destinations remembered as untracked may get a row now.
+      this.#forget(this.capacity);
+    }
     return freed;
   }
 
@@ -237,8 +291,33 @@ export class RateTable {
       this.sums[shared * VECTOR_COUNT + v] += this.sums[row * VECTOR_COUNT + v];
       this.sums[row * VECTOR_COUNT + v] = 0;
     }
-    if (this.#aRow === row) this.#a3 = -1;
-    if (this.#bRow === row) this.#b3 = -1;
+    const kinds = this.#kinds;
+    for (let k = 0; k < KIND_COUNT; k++) {
+      kinds[shared * KIND_COUNT + k] += kinds[row * KIND_COUNT + k];
+      kinds[row * KIND_COUNT + k] = 0;
+    }
+    this.#spilled[shared] += this.#bytes[row] + this.#spilled[row];
+    this.#bytes[row] = 0;
+    this.#spilled[row] = 0;
+    this.#forget(row);
+  }
+
+  /** Drops the remembered destinations that map to `row`. */
+  #forget(row: number): void {
+    if (this.#aRow === row) {
+      this.#a0 = 0;
+      this.#a1 = 0;
+      this.#a2 = 0;
+      this.#a3 = 0;
+      this.#aRow = this.capacity;
+    }
+    if (this.#bRow === row) {
+      this.#b0 = 0;
+      this.#b1 = 0;
+      this.#b2 = 0;
+      this.#b3 = 0;
+      this.#bRow = this.capacity;
+    }
   }
 
   #reindex(): void {

@@ -114,61 +114,140 @@ export const Vector = {
 /** Number of counters in one vector block. */
 export const VECTOR_COUNT: number = Vector.AMP_FIRST + AMPLIFICATION_SERVICES.length;
 
-/** Vector index of the amplification service by UDP source port (0: not an amplification port). */
-const AMP_VECTOR = new Uint8Array(65536);
-for (let i = 0; i < AMPLIFICATION_SERVICES.length; i++) {
-  AMP_VECTOR[AMPLIFICATION_SERVICES[i].port] = Vector.AMP_FIRST + i;
-}
-
 /** The amplification service index (into {@linkcode AMPLIFICATION_SERVICES}) of a UDP source port, or -1. */
 export function amplificationIndex(srcPort: number): number {
-  const v = AMP_VECTOR[srcPort & 0xffff];
-  return v === 0 ? -1 : v - Vector.AMP_FIRST;
+  const v = UDP_VECTORS[srcPort & 0xffff];
+  return v >= Vector.AMP_FIRST ? v - Vector.AMP_FIRST : -1;
 }
 
-/** Vector of a TCP segment by its SYN, ACK, FIN, RST, PSH and URG bits. */
-const TCP_VECTOR = new Uint8Array(64);
-for (let f = 0; f < 64; f++) TCP_VECTOR[f] = tcpVector(f);
+/** Vector of a TCP segment by its SYN, ACK, FIN, RST, PSH and URG bits (`flags & 0x3f`). */
+export const TCP_VECTORS: Uint8Array = /* @__PURE__ */ (() => {
+  const t = new Uint8Array(64);
+  for (let f = 0; f < 64; f++) t[f] = tcpVector(f);
+  return t;
+})();
+
+/**
+ * Vector of a UDP datagram by its source port: the amplification service's, else
+ * `UDP_PLAIN` (the decoder makes a plain one to port 53 `DNS_QUERY`).
+ */
+export const UDP_VECTORS: Uint8Array = /* @__PURE__ */ (() => {
+  const t = new Uint8Array(65536).fill(Vector.UDP_PLAIN);
+  for (let i = 0; i < AMPLIFICATION_SERVICES.length; i++) {
+    t[AMPLIFICATION_SERVICES[i].port] = Vector.AMP_FIRST + i;
+  }
+  return t;
+})();
+
+/** Vector of a later fragment (no L4 header) by its IP protocol. */
+export const LATER_FRAGMENT_VECTORS: Uint8Array = /* @__PURE__ */ (() => {
+  const t = new Uint8Array(256).fill(Vector.OTHER);
+  t[IpProto.TCP] = Vector.TCP_NO_PORTS;
+  t[IpProto.UDP] = Vector.UDP_NO_PORTS;
+  t[IpProto.ICMP] = Vector.ICMP_OTHER;
+  t[IpProto.ICMPV6] = Vector.ICMP_OTHER;
+  t[IpProto.GRE] = Vector.GRE;
+  return t;
+})();
+
+/**
+ * The category of a packet from its decoded fields: the one exclusive vector it counts under.
+ * The decoder sets the same value in `meta.vector` as it reads the headers; this is for metas
+ * filled by hand (tests, tools).
+ */
+export function vectorOf(meta: PacketMeta): number {
+  if (meta.malformed !== 0) return Vector.MALFORMED;
+  if (meta.ipVersion === 0) return Vector.OTHER;
+  const p = meta.protocol;
+  if (meta.fragment === Fragment.NON_FIRST) return LATER_FRAGMENT_VECTORS[p & 0xff];
+  if (p === IpProto.TCP) return TCP_VECTORS[meta.tcpFlags & 0x3f];
+  if (p === IpProto.UDP) {
+    const v = UDP_VECTORS[meta.srcPort & 0xffff];
+    return v === Vector.UDP_PLAIN && meta.dstPort === 53 ? Vector.DNS_QUERY : v;
+  }
+  if (p === IpProto.ICMP) return meta.icmpType === 8 ? Vector.ICMP_ECHO : Vector.ICMP_OTHER;
+  if (p === IpProto.ICMPV6) return meta.icmpType === 128 ? Vector.ICMP_ECHO : Vector.ICMP_OTHER;
+  return p === IpProto.GRE ? Vector.GRE : Vector.OTHER;
+}
+
+/** Kinds of one fragment position (see {@linkcode packetKind}): 3 size classes of categories. */
+const FRAGMENT_KINDS = 3 * VECTOR_COUNT;
+
+/**
+ * Number of packet kinds (see {@linkcode packetKind}): a category for each fragment position
+ * (none, first, later) and size class.
+ */
+export const KIND_COUNT: number = 3 * FRAGMENT_KINDS;
+
+/** Size class by vector counter, in the order kinds number them. */
+const SIZE_VECTORS = [Vector.SMALL, Vector.MID, Vector.LARGE];
+
+/** Kind offset of the largest size class. */
+const LARGE_KINDS = 2 * VECTOR_COUNT;
+
+/** Kind offset of the size class of a wire length up to 65535 (a table: sizes are random). */
+const SIZE_KINDS: Uint16Array = /* @__PURE__ */ (() => {
+  const t = new Uint16Array(65536);
+  for (let len = 0; len < 65536; len++) {
+    t[len] = (len <= 64 ? 0 : len >= 1000 ? 2 : 1) * VECTOR_COUNT;
+  }
+  return t;
+})();
+
+/**
+ * Everything the vector counters need of a decoded packet except its bytes, as one number below
+ * {@linkcode KIND_COUNT}: its category, size class and fragment position. Counting one kind per
+ * packet and turning the kinds into vector counters once per block ({@linkcode addKinds}) costs
+ * much less than counting each vector per packet; both give the same counters.
+ */
+export function packetKind(meta: PacketMeta): number {
+  const len = meta.wireLen;
+  return meta.fragment * FRAGMENT_KINDS + (len <= 0xffff ? SIZE_KINDS[len] : LARGE_KINDS) +
+    meta.vector;
+}
+
+/**
+ * Adds the packets of `kinds[kbase .. kbase + KIND_COUNT)` (counts per {@linkcode packetKind})
+ * to the vector counters at `counters[base ..]` and zeroes the kinds. Bytes are not in the kinds:
+ * add them to `Vector.BYTES` directly. Call {@linkcode completeVectors} afterwards.
+ */
+export function addKinds(
+  kinds: Int32Array,
+  kbase: number,
+  counters: Float64Array,
+  base: number,
+): void {
+  for (let k = 0; k < KIND_COUNT; k++) {
+    const n = kinds[kbase + k];
+    if (n === 0) continue;
+    kinds[kbase + k] = 0;
+    const c = k % VECTOR_COUNT;
+    const fragment = Math.floor(k / FRAGMENT_KINDS);
+    counters[base + c] += n;
+    counters[base + SIZE_VECTORS[Math.floor(k / VECTOR_COUNT) % 3]] += n;
+    // A frame cut inside its first fragment's L4 header is malformed, not a fragment.
+    if (fragment !== Fragment.NONE && c !== Vector.MALFORMED) {
+      counters[base + Vector.FRAGMENTS] += n;
+      if (fragment === Fragment.NON_FIRST) counters[base + Vector.FRAG_NON_FIRST] += n;
+    }
+  }
+}
 
 /**
  * Counts one decoded packet into `counters[base .. base + VECTOR_COUNT)`: bytes, size class,
- * one category and the fragment counters. Allocation-free and branch-light: this runs per
- * packet. Call {@linkcode completeVectors} before reading the derived totals.
+ * its category (`meta.vector`) and the fragment counters. Call {@linkcode completeVectors}
+ * before reading the derived totals.
  */
 export function countVectors(meta: PacketMeta, counters: Float64Array, base: number): void {
   const len = meta.wireLen;
+  const c = meta.vector;
   counters[base + Vector.BYTES] += len;
   counters[base + (len <= 64 ? Vector.SMALL : len >= 1000 ? Vector.LARGE : Vector.MID)]++;
-  let category: number;
-  if (meta.malformed !== 0) {
-    category = Vector.MALFORMED;
-  } else if (meta.ipVersion === 0) {
-    category = Vector.OTHER;
-  } else {
-    const fragment = meta.fragment;
-    const later = fragment === Fragment.NON_FIRST;
-    if (fragment !== Fragment.NONE) {
-      counters[base + Vector.FRAGMENTS]++;
-      if (later) counters[base + Vector.FRAG_NON_FIRST]++;
-    }
-    const p = meta.protocol;
-    if (p === IpProto.TCP) {
-      category = later ? Vector.TCP_NO_PORTS : TCP_VECTOR[meta.tcpFlags & 0x3f];
-    } else if (p === IpProto.UDP) {
-      if (later) category = Vector.UDP_NO_PORTS;
-      else {
-        category = AMP_VECTOR[meta.srcPort];
-        if (category === 0) category = meta.dstPort === 53 ? Vector.DNS_QUERY : Vector.UDP_PLAIN;
-      }
-    } else if (p === IpProto.ICMP) {
-      category = meta.icmpType === 8 ? Vector.ICMP_ECHO : Vector.ICMP_OTHER;
-    } else if (p === IpProto.ICMPV6) {
-      category = meta.icmpType === 128 ? Vector.ICMP_ECHO : Vector.ICMP_OTHER;
-    } else {
-      category = p === IpProto.GRE ? Vector.GRE : Vector.OTHER;
-    }
+  counters[base + c]++;
+  if (meta.fragment !== Fragment.NONE && c !== Vector.MALFORMED) {
+    counters[base + Vector.FRAGMENTS]++;
+    if (meta.fragment === Fragment.NON_FIRST) counters[base + Vector.FRAG_NON_FIRST]++;
   }
-  counters[base + category]++;
 }
 
 /** Fills the derived totals (packets, TCP, UDP, ICMP, amplification) of a counted block. */

@@ -5,7 +5,7 @@
  * @module
  */
 
-import { hashWords } from "./_hash.ts";
+import { hashPort, hashWords } from "./_hash.ts";
 import { formatAddressWords } from "./address.ts";
 import { HyperLogLog } from "./hyperloglog.ts";
 import { Fragment, type PacketMeta } from "./packet.ts";
@@ -183,6 +183,19 @@ const C_NON_IP = 5;
 const C_FRAG_FIRST = 6;
 const C_FRAG_NON_FIRST = 7;
 const C_COUNT = 8;
+// Then the per-class, per-flags, per-TTL and per-length counters, in one layout for the
+// integer counters a packet increments and the float totals they are folded into.
+const PROTO_PACKETS = C_COUNT;
+const PROTO_BYTES = PROTO_PACKETS + 5;
+const FLAGS = PROTO_BYTES + 5;
+const TTL = FLAGS + 256;
+const LEN_HIST = TTL + 256;
+const COUNTERS = LEN_HIST + 7;
+/**
+ * Packets counted in the integer counters before they are folded into the totals: with at most
+ * 65535 bytes of a packet there (see {@linkcode Window.add}), no integer counter can overflow.
+ */
+const FOLD_PACKETS = 16384;
 
 const LEN_LABELS = [
   "0-64",
@@ -198,19 +211,12 @@ const ENTROPY_BITS = 12;
 const ENTROPY_BUCKETS = 1 << ENTROPY_BITS;
 const ENTROPY_MASK = ENTROPY_BUCKETS - 1;
 
-/** `hashWords(0, 0, 0, port)` for every port: a port's top-K key hash is one load. */
-const PORT_HASH: Int32Array = /* @__PURE__ */ (() => {
-  const t = new Int32Array(65536);
-  for (let p = 0; p < 65536; p++) t[p] = hashWords(0, 0, 0, p);
-  return t;
-})();
-
 const FRAG_FIRST = Fragment.FIRST;
 const FRAG_NON_FIRST = Fragment.NON_FIRST;
 
 /**
  * Statistics of the packets of one window, in fixed memory whatever the traffic: about
- * 100 KB with the default top-K of 64 (plus one 256 KB port-hash table shared by all windows).
+ * 100 KB with the default top-K of 64.
  *
  * {@linkcode add} runs once per packet and allocates nothing; {@linkcode snapshot} turns the
  * counters into plain {@linkcode WindowStats} (allocation is fine there, once per window).
@@ -237,12 +243,14 @@ export class Window {
   /** Counters per top-K table. */
   readonly topK: number;
 
-  readonly #c = new Float64Array(C_COUNT);
-  readonly #protoPackets = new Float64Array(5);
-  readonly #protoBytes = new Float64Array(5);
-  readonly #flags = new Float64Array(256);
-  readonly #ttl = new Float64Array(256);
-  readonly #lenHist = new Float64Array(7);
+  /**
+   * Counters (layout above): packets add to the integer ones, because V8 adds integers kept
+   * in a Float64Array through float-to-integer conversions, several times slower; they are
+   * folded into the float totals (exact to 2^53) every {@linkcode FOLD_PACKETS} packets and
+   * before any read.
+   */
+  readonly #hot = new Int32Array(COUNTERS);
+  readonly #total = new Float64Array(COUNTERS);
   readonly #entropy = new Float64Array(ENTROPY_BUCKETS);
   readonly #srcCount = new HyperLogLog(14);
   readonly #topSrc: SpaceSaving;
@@ -280,46 +288,50 @@ export class Window {
 
   /** Frames counted so far (decodable or not). */
   get packets(): number {
-    return this.#c[C_PACKETS];
+    return this.#total[C_PACKETS] + this.#hot[C_PACKETS];
   }
 
   /** Sum of wire lengths counted so far. */
   get bytes(): number {
-    return this.#c[C_BYTES];
+    return this.#total[C_BYTES] + this.#hot[C_BYTES];
   }
 
   /** Counts one packet. Hot path: allocates nothing. */
   add(meta: PacketMeta): void {
-    const c = this.#c;
+    const c = this.#hot;
+    if (c[C_PACKETS] === FOLD_PACKETS) this.#fold();
     const len = meta.wireLen;
+    // The integer counters take up to 65535 bytes of a packet, the totals the rest (never,
+    // on real links).
+    const low = len & 0xffff;
     c[C_PACKETS]++;
-    c[C_BYTES] += len;
+    c[C_BYTES] += low;
+    if (low !== len) this.#total[C_BYTES] += len - low;
     if (meta.malformed !== 0) {
       c[C_MALFORMED]++;
       return;
     }
-    this.#lenHist[
-      len <= 256
+    c[
+      LEN_HIST +
+      (len <= 256
         ? (len <= 64 ? 0 : len <= 128 ? 1 : 2)
         : len <= 1024
         ? (len <= 512 ? 3 : 4)
         : len <= 1500
         ? 5
-        : 6
+        : 6)
     ]++;
     const version = meta.ipVersion;
+    const cls = version === 4 || version === 6 ? PROTO_CLASS[meta.protocol & 0xff] : P_OTHER;
+    c[PROTO_PACKETS + cls]++;
+    c[PROTO_BYTES + cls] += low;
+    if (low !== len) this.#total[PROTO_BYTES + cls] += len - low;
     if (version !== 4 && version !== 6) {
       c[C_NON_IP]++;
-      this.#protoPackets[P_OTHER]++;
-      this.#protoBytes[P_OTHER] += len;
       return;
     }
     c[version === 4 ? C_IPV4 : C_IPV6]++;
-    const proto = meta.protocol;
-    const cls = PROTO_CLASS[proto & 0xff];
-    this.#protoPackets[cls]++;
-    this.#protoBytes[cls] += len;
-    this.#ttl[meta.ttl & 0xff]++;
+    c[TTL + (meta.ttl & 0xff)]++;
     const frag = meta.fragment;
     if (frag === FRAG_FIRST) c[C_FRAG_FIRST]++;
     else if (frag === FRAG_NON_FIRST) c[C_FRAG_NON_FIRST]++;
@@ -367,7 +379,7 @@ export class Window {
         this.#sportRun++;
       } else {
         if (this.#sportRun !== 0) {
-          this.#topSrcPort.addHashed(PORT_HASH[this.#sport], 0, 0, 0, this.#sport, this.#sportRun);
+          this.#topSrcPort.addHashed(hashPort(this.#sport), 0, 0, 0, this.#sport, this.#sportRun);
         }
         this.#sport = sport;
         this.#sportRun = 1;
@@ -377,12 +389,12 @@ export class Window {
         this.#dportRun++;
       } else {
         if (this.#dportRun !== 0) {
-          this.#topDstPort.addHashed(PORT_HASH[this.#dport], 0, 0, 0, this.#dport, this.#dportRun);
+          this.#topDstPort.addHashed(hashPort(this.#dport), 0, 0, 0, this.#dport, this.#dportRun);
         }
         this.#dport = dport;
         this.#dportRun = 1;
       }
-      if (cls === P_TCP) this.#flags[meta.tcpFlags & 0xff]++;
+      if (cls === P_TCP) c[FLAGS + (meta.tcpFlags & 0xff)]++;
     }
   }
 
@@ -402,16 +414,25 @@ export class Window {
     this.#dstRun = 0;
   }
 
-  /** Folds pending runs into the sketches (before reading or merging them). */
+  /** Adds the integer counters into the totals and zeroes them. */
+  #fold(): void {
+    const hot = this.#hot;
+    const total = this.#total;
+    for (let i = 0; i < COUNTERS; i++) total[i] += hot[i];
+    hot.fill(0);
+  }
+
+  /** Folds pending runs and counters into the sketches and totals (before reading them). */
   #flushRuns(): void {
+    this.#fold();
     if (this.#srcRun !== 0) this.#flushSrc();
     if (this.#dstRun !== 0) this.#flushDst();
     if (this.#sportRun !== 0) {
-      this.#topSrcPort.addHashed(PORT_HASH[this.#sport], 0, 0, 0, this.#sport, this.#sportRun);
+      this.#topSrcPort.addHashed(hashPort(this.#sport), 0, 0, 0, this.#sport, this.#sportRun);
       this.#sportRun = 0;
     }
     if (this.#dportRun !== 0) {
-      this.#topDstPort.addHashed(PORT_HASH[this.#dport], 0, 0, 0, this.#dport, this.#dportRun);
+      this.#topDstPort.addHashed(hashPort(this.#dport), 0, 0, 0, this.#dport, this.#dportRun);
       this.#dportRun = 0;
     }
   }
@@ -428,12 +449,7 @@ export class Window {
     this.seconds = end - this.start;
     this.#flushRuns();
     other.#flushRuns();
-    addInto(this.#c, other.#c);
-    addInto(this.#protoPackets, other.#protoPackets);
-    addInto(this.#protoBytes, other.#protoBytes);
-    addInto(this.#flags, other.#flags);
-    addInto(this.#ttl, other.#ttl);
-    addInto(this.#lenHist, other.#lenHist);
+    addInto(this.#total, other.#total);
     addInto(this.#entropy, other.#entropy);
     this.#srcCount.merge(other.#srcCount);
     this.#topSrc.merge(other.#topSrc);
@@ -448,12 +464,8 @@ export class Window {
     this.seconds = seconds;
     this.#srcRun = 0;
     this.#dstRun = 0;
-    this.#c.fill(0);
-    this.#protoPackets.fill(0);
-    this.#protoBytes.fill(0);
-    this.#flags.fill(0);
-    this.#ttl.fill(0);
-    this.#lenHist.fill(0);
+    this.#hot.fill(0);
+    this.#total.fill(0);
     this.#entropy.fill(0);
     this.#srcCount.reset();
     this.#topSrc.reset();
@@ -467,15 +479,15 @@ export class Window {
   /** The window's statistics as plain data, with the `topN` (default 10) of each top list. */
   snapshot(topN = 10): WindowStats {
     this.#flushRuns();
-    const c = this.#c;
+    const c = this.#total;
     const packets = c[C_PACKETS];
     const bytes = c[C_BYTES];
     const seconds = this.seconds > 0 ? this.seconds : 1;
-    const pp = this.#protoPackets;
-    const pb = this.#protoBytes;
-    const protocol = (i: number): ProtocolCounter => ({ packets: pp[i], bytes: pb[i] });
+    const protocol = (i: number): ProtocolCounter => ({
+      packets: c[PROTO_PACKETS + i],
+      bytes: c[PROTO_BYTES + i],
+    });
 
-    const flags = this.#flags;
     const tcpFlags: TcpFlagCounts = {
       FIN: 0,
       SYN: 0,
@@ -488,7 +500,7 @@ export class Window {
     };
     const combos: Record<string, number> = {};
     for (let f = 0; f < 256; f++) {
-      const n = flags[f];
+      const n = c[FLAGS + f];
       if (n === 0) continue;
       combos[FLAG_NAMES[f]] = n;
       for (const [name, bit] of FLAG_ORDER) {
@@ -497,11 +509,11 @@ export class Window {
     }
 
     const hist = {} as PacketLengthHistogram;
-    for (let i = 0; i < LEN_LABELS.length; i++) hist[LEN_LABELS[i]] = this.#lenHist[i];
+    for (let i = 0; i < LEN_LABELS.length; i++) hist[LEN_LABELS[i]] = c[LEN_HIST + i];
 
     const ttl: Record<string, number> = {};
     for (let t = 0; t < 256; t++) {
-      if (this.#ttl[t] !== 0) ttl[t] = this.#ttl[t];
+      if (c[TTL + t] !== 0) ttl[t] = c[TTL + t];
     }
 
     return {

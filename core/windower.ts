@@ -41,6 +41,9 @@ export class Windower {
   readonly #maxGap: number;
   /** Second of the open window, or NaN when none is open. */
   #current = NaN;
+  /** Packet-time span of the open window (µs), empty when none is open. */
+  #startUs = Infinity;
+  #endUs = -Infinity;
 
   /** Creates a windower that calls `onWindow` with each closed window. */
   constructor(onWindow: (window: Window) => void, options: WindowerOptions = {}) {
@@ -61,16 +64,9 @@ export class Windower {
 
   /** Counts one packet in the window of its second, closing earlier windows first. */
   add(meta: PacketMeta): void {
-    const second = Math.floor(meta.tsUs / 1e6);
-    const current = this.#current;
-    if (second !== current) {
-      if (Number.isNaN(current)) this.#open(second);
-      else if (second > current) this.#moveTo(second);
-      else if (current - second > this.#maxGap) {
-        this.#emit();
-        this.#open(second);
-      }
-    }
+    // Small on purpose, so the pipeline inlines it; no division per packet.
+    const tsUs = meta.tsUs;
+    if (tsUs >= this.#endUs || tsUs < this.#startUs) this.#changeTo(Math.floor(tsUs / 1e6));
     this.#window.add(meta);
   }
 
@@ -92,6 +88,19 @@ export class Windower {
     if (Number.isNaN(this.#current)) return;
     if (this.#window.packets > 0) this.#emit();
     this.#current = NaN;
+    this.#startUs = Infinity;
+    this.#endUs = -Infinity;
+  }
+
+  /** A packet of another second than the open window's (see the class doc). */
+  #changeTo(second: number): void {
+    const current = this.#current;
+    if (Number.isNaN(current)) this.#open(second);
+    else if (second > current) this.#moveTo(second);
+    else if (current - second > this.#maxGap) {
+      this.#emit();
+      this.#open(second);
+    }
   }
 
   /** Closes the current window, fills a short gap with empty windows, opens `second`. */
@@ -111,6 +120,8 @@ export class Windower {
   #open(second: number): void {
     this.#window.reset(second);
     this.#current = second;
+    this.#startUs = second * 1e6;
+    this.#endUs = (second + 1) * 1e6;
   }
 
   #emit(): void {

@@ -32,7 +32,7 @@ export interface LiveCaptureOptions {
   filter?: string;
   /** Explicit libpcap path (else `$FTAGENT_LIBPCAP`, else the usual names). */
   libraryPath?: string;
-  /** Size of the batch memory buffer in bytes; bounds the packets per batch. Default 16 MiB. */
+  /** Size of the batch memory buffer in bytes; bounds the packets per batch. Default 64 MiB. */
   batchBytes?: number;
 }
 
@@ -44,7 +44,7 @@ export interface OfflineCaptureOptions {
   filter?: string;
   /** Explicit libpcap path (else `$FTAGENT_LIBPCAP`, else the usual names). */
   libraryPath?: string;
-  /** Size of the batch memory buffer in bytes; bounds the packets per batch. Default 16 MiB. */
+  /** Size of the batch memory buffer in bytes; bounds the packets per batch. Default 64 MiB. */
   batchBytes?: number;
 }
 
@@ -64,8 +64,11 @@ export const DEFAULT_SNAPLEN = 65535;
 export const DEFAULT_BUFFER_BYTES = 64 * 1024 * 1024;
 /** Default TPACKET_V3 block timeout (ms). */
 export const DEFAULT_TIMEOUT_MS = 50;
-/** Default batch memory buffer size. */
-export const DEFAULT_BATCH_BYTES = 16 * 1024 * 1024;
+/**
+ * Default batch memory buffer size: room for 1023 packets of 65535 bytes, so a live capture
+ * reads about a thousand packets per call. Only the pages a batch writes become resident.
+ */
+export const DEFAULT_BATCH_BYTES = 64 * 1024 * 1024;
 /** Most packets one batch asks for, whatever the buffer would hold. */
 export const MAX_BATCH_PACKETS = 4096;
 

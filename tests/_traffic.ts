@@ -4,6 +4,7 @@ import { Fragment, IpProto, PacketMeta, TcpFlag } from "../core/packet.ts";
 import type { Detector } from "../core/detector.ts";
 import { Windower } from "../core/windower.ts";
 import { parseAddress } from "../core/address.ts";
+import { vectorOf } from "../core/vectors.ts";
 
 /** Fills `meta` for packet number `i` of a stream. */
 export type Shape = (meta: PacketMeta, i: number) => void;
@@ -41,6 +42,7 @@ export function feed(detector: Detector, streams: Stream[]): number {
     meta.reset();
     meta.tsUs = T0 * 1e6 + Math.floor(next[k]);
     streams[k].shape(meta, count[k]++);
+    meta.vector = vectorOf(meta); // as the decoder would
     windower.add(meta);
     detector.add(meta);
     next[k] += step[k];

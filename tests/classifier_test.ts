@@ -5,6 +5,7 @@ import {
   completeVectors,
   countVectors,
   VECTOR_COUNT,
+  vectorOf,
 } from "../core/vectors.ts";
 import { Window } from "../core/window.ts";
 import { assert, assertEquals, assertMatch } from "./_assert.ts";
@@ -64,6 +65,7 @@ function profile(flows: Flow[], seconds = 1, withStats = true): TrafficProfile {
         if (l4 && f.proto === IpProto.ICMP) m.icmpType = f.icmpType ?? 8;
         ipProtocols[f.proto]++;
       }
+      m.vector = vectorOf(m); // as the decoder would
       window.add(m);
       countVectors(m, vectors, 0);
     }

@@ -1,6 +1,7 @@
 import { assert } from "./_assert.ts";
 import { decode } from "../core/decode.ts";
 import { LinkType, PacketMeta, TcpFlag } from "../core/packet.ts";
+import { vectorOf } from "../core/vectors.ts";
 import {
   arp,
   bytes,
@@ -102,6 +103,8 @@ function frames(): [number, Uint8Array][] {
 
 /** Why the decoded meta is out of range, or null when it is fine. */
 function check(m: PacketMeta, start: number, end: number, ok: boolean): string | null {
+  // The category the decoder sets as it reads must be the one the fields give.
+  if (m.vector !== vectorOf(m)) return `vector ${m.vector}, fields give ${vectorOf(m)}`;
   if (!ok) {
     return m.malformed >= 1 && m.malformed <= 7 ? null : `false with malformed ${m.malformed}`;
   }

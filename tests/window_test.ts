@@ -1,3 +1,4 @@
+import { hashPort, hashWords } from "../core/_hash.ts";
 import { parseAddress } from "../core/address.ts";
 import { Fragment, IpProto, Malformed, PacketMeta, TcpFlag } from "../core/packet.ts";
 import { tcpFlagsName, Window, type WindowStats } from "../core/window.ts";
@@ -456,3 +457,36 @@ function countPort53(noise: number): number {
   }
   return n;
 }
+
+Deno.test("hashPort() equals hashWords(0, 0, 0, port) for every port", () => {
+  for (let port = 0; port < 65536; port++) {
+    if (hashPort(port) !== hashWords(0, 0, 0, port)) {
+      throw new Error(`port ${port}: ${hashPort(port)} != ${hashWords(0, 0, 0, port)}`);
+    }
+  }
+});
+
+Deno.test("Window counts bytes exactly past the integer counters' range", () => {
+  const window = new Window();
+  window.reset(1_700_000_000);
+  const m = new PacketMeta();
+  let bytes = 0;
+  // 40,000 packets (more than one fold of the integer counters), some longer than 65535 bytes.
+  for (let i = 0; i < 40_000; i++) {
+    m.reset();
+    m.wireLen = i % 1000 === 0 ? 5_000_000_000 + i : i % 7 === 0 ? 70_000 : 60 + (i % 1500);
+    m.ipVersion = i % 3 === 0 ? 0 : 4;
+    m.protocol = IpProto.UDP;
+    m.src.set([0, 0, 0xffff, i]);
+    m.dst.set([0, 0, 0xffff, 7]);
+    window.add(m);
+    bytes += m.wireLen;
+  }
+  const s = window.snapshot();
+  assertEquals(s.packets, 40_000);
+  assertEquals(s.bytes, bytes);
+  assertEquals(window.bytes, bytes);
+  const p = s.protocols;
+  assertEquals(p.tcp.bytes + p.udp.bytes + p.icmp.bytes + p.gre.bytes + p.other.bytes, bytes);
+  assertEquals(Object.values(s.pkt_len_hist).reduce((a, b) => a + b, 0), 40_000);
+});
