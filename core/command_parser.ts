@@ -362,7 +362,7 @@ function address(text: string, what: string): string {
 function protocol(text: string): number {
   const name = text.toLowerCase();
   if (name in PROTOCOL_NUMBERS) return PROTOCOL_NUMBERS[name];
-  if (name === "ipv6-icmp") return 1;
+  if (name === "ipv6-icmp") return PROTOCOL_NUMBERS.icmpv6;
   if (/^[0-9]{1,3}$/.test(name) && Number(name) >= 1 && Number(name) <= 255) return Number(name);
   refuse(`unsupported protocol ${text.slice(0, 20)}`);
 }

@@ -36,12 +36,16 @@ export interface PcapUpload {
 export class FlowtriqServer {
   readonly apiKey: string;
   readonly nodeUuid: string;
+  /** Address to listen on (another namespace's veth address for agents run in namespaces). */
+  hostname = "127.0.0.1";
   port = 0;
   mode: Mode = { kind: "ok" };
   /** The body of GET /agent/config (an object, or a string sent as it is). */
   config: unknown = {};
   /** Commands added to the next config answer (then cleared once acknowledged). */
   commands: unknown[] = [];
+  /** Commands in every incident create answer (`pending_commands`, when not empty). */
+  incidentCommands: unknown[] = [];
   readonly requests: Recorded[] = [];
   readonly uploads: PcapUpload[] = [];
   readonly #chunks = new Map<string, Uint8Array[]>();
@@ -55,14 +59,14 @@ export class FlowtriqServer {
 
   /** Base URL to put in `api_base`. */
   get base(): string {
-    return `http://127.0.0.1:${this.port}/api/v1`;
+    return `http://${this.hostname}:${this.port}/api/v1`;
   }
 
   /** Starts listening (on the same port as before after a `down()`). */
   up(): void {
     if (this.#server !== null) return;
     this.#server = Deno.serve(
-      { hostname: "127.0.0.1", port: this.port, onListen: () => {} },
+      { hostname: this.hostname, port: this.port, onListen: () => {} },
       (req) => this.#handle(req),
     );
     this.port = (this.#server.addr as Deno.NetAddr).port;
@@ -175,7 +179,11 @@ export class FlowtriqServer {
       this.commands = this.commands.filter((c) => (c as { id: unknown }).id !== id);
       return ok({ ok: true });
     }
-    if (path === "/agent/incidents") return ok({ uuid: `srv-${++this.#incidents}` });
+    if (path === "/agent/incidents") {
+      const created: Record<string, unknown> = { uuid: `srv-${++this.#incidents}` };
+      if (this.incidentCommands.length > 0) created.pending_commands = this.incidentCommands;
+      return ok(created);
+    }
     let m = /^\/agent\/incidents\/([^/]+)(\/resolve)?$/.exec(path);
     if (m) return ok({ ok: true });
     m = /^\/agent\/incidents\/([^/]+)\/pcap$/.exec(path);

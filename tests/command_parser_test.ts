@@ -34,6 +34,18 @@ Deno.test("parseServerCommand() reads an iptables source drop as a drop of that 
   });
 });
 
+Deno.test("parseServerCommand() reads ip6tables -p ipv6-icmp as ICMPv6 (58), not ICMP", () => {
+  for (const name of ["ipv6-icmp", "icmpv6"]) {
+    const r = parse(`ip6tables -I INPUT -s 2001:db8::7 -p ${name} -j DROP`);
+    assertEquals(r.ok && r.action, {
+      type: "drop_source",
+      source: "2001:db8::7",
+      protocol: 58,
+      ttl_s: 300,
+    });
+  }
+});
+
 Deno.test("parseServerCommand() reads port drops, SYN limits, fragments and rate limits", () => {
   const actions = [
     "iptables -I INPUT -d 198.18.0.2 -p udp --sport 123 -j DROP",
