@@ -153,8 +153,9 @@ export async function startAgent(
       await l7.stop(); // resolves an open L7 incident
       pipeline.flush(); // resolves open incidents
       if (!(await listeners.flush(FLUSH_MS))) log.warn("listeners still busy at exit");
-      await mitigation.stop();
+      // Reporting first: no server command can reach mitigation once it has undone its rules.
       await reporting.stop();
+      await mitigation.stop();
       if (recorder !== null) {
         await recorder.close();
         const pcap = recorder.stats();
