@@ -19,6 +19,21 @@ export async function ftagent(args: string[], prefix: string[] = []): Promise<Ou
   return await run(argv);
 }
 
+/**
+ * Starts `ftagent ARGS` in the background (e.g. the agent), wrapped by `prefix` (e.g.
+ * `["ip", "netns", "exec", NS]`); stderr is piped (the agent logs there), stdout discarded.
+ */
+export function spawnFtagent(args: string[], prefix: string[] = []): Deno.ChildProcess {
+  const argv = [...prefix, Deno.execPath(), "run", "--allow-all", CLI, ...args];
+  return new Deno.Command(argv[0], {
+    args: argv.slice(1),
+    stdin: "null",
+    stdout: "null",
+    stderr: "piped",
+    env: { NO_COLOR: "1" },
+  }).spawn();
+}
+
 /** Runs any command and collects its output. */
 export async function run(argv: string[]): Promise<Output> {
   const out = await new Deno.Command(argv[0], {

@@ -1,7 +1,7 @@
 // Fixture for the live mitigation tests: a namespace pair (prefix ftm-), extra sender addresses
 // in 198.19.x.0/24, the agent running inside the target namespace (so its nft/iptables calls
 // only reach that namespace's firewall), bounded hping3 floods and kernel counters.
-import { CLI } from "./_cli.ts";
+import { spawnFtagent } from "./_cli.ts";
 import { createNetnsPair, type NetnsPair } from "./_netns.ts";
 
 /** One live set-up: pair, scratch dir, config path, the sender addresses. */
@@ -72,25 +72,12 @@ export class LiveAgent {
   /** Starts `ftagent --interface IF --config PATH` inside `setup.pair.b`. */
   constructor(setup: LiveSetup) {
     const { pair } = setup;
-    this.child = new Deno.Command("ip", {
-      args: [
-        "netns",
-        "exec",
-        pair.b,
-        Deno.execPath(),
-        "run",
-        "--allow-all",
-        CLI,
-        "--interface",
-        pair.ifB,
-        "--config",
-        setup.config,
-      ],
-      stdin: "null",
-      stdout: "null",
-      stderr: "piped",
-      env: { NO_COLOR: "1" },
-    }).spawn();
+    this.child = spawnFtagent(["--interface", pair.ifB, "--config", setup.config], [
+      "ip",
+      "netns",
+      "exec",
+      pair.b,
+    ]);
     this.child.status.then(() => (this.exited = true));
     const stderr = this.child.stderr;
     this.#done = (async () => {

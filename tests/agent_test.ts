@@ -1,5 +1,5 @@
 import { assert, assertEquals, assertMatch } from "./_assert.ts";
-import { CLI, CORPUS, ftagent, run } from "./_cli.ts";
+import { CORPUS, ftagent, run, spawnFtagent } from "./_cli.ts";
 import { createNetnsPair, hasCommand, netnsAvailable } from "./_netns.ts";
 import { framesOf, webFrames, writeSplice } from "./_splice.ts";
 import { waitFor } from "./_stream.ts";
@@ -19,17 +19,6 @@ async function synFloodCapture(path: string, seconds: number, onset: number, len
       pps: 8000,
     },
   ]);
-}
-
-function spawnAgent(args: string[], prefix: string[] = []): Deno.ChildProcess {
-  const argv = [...prefix, Deno.execPath(), "run", "--allow-all", CLI, ...args];
-  return new Deno.Command(argv[0], {
-    args: argv.slice(1),
-    stdin: "null",
-    stdout: "piped",
-    stderr: "piped",
-    env: { NO_COLOR: "1" },
-  }).spawn();
 }
 
 /** Packets of `path` matching a tcpdump filter (tcpdump must read the file cleanly). */
@@ -86,7 +75,7 @@ Deno.test("ftagent --pcap FILE replays at the recorded pace", async () => {
 Deno.test("ftagent refuses a bad config on SIGHUP, keeps running, and stops cleanly on SIGTERM", async () => {
   const { dir, config } = await agentScratch("fta-agent-");
   await synFloodCapture(`${dir}/attack.pcap`, 60, 1, 50);
-  const agent = spawnAgent(["--pcap", `${dir}/attack.pcap`, "--config", config]);
+  const agent = spawnFtagent(["--pcap", `${dir}/attack.pcap`, "--config", config]);
   const stderr = agent.stderr.pipeThrough(new TextDecoderStream()).getReader();
   try {
     let seen = await waitFor(stderr, /incident open|error/);
@@ -104,7 +93,6 @@ Deno.test("ftagent refuses a bad config on SIGHUP, keeps running, and stops clea
     assertMatch(seen, /incident resolve/);
   } finally {
     await stderr.cancel().catch(() => {});
-    await agent.stdout.cancel().catch(() => {});
     try {
       agent.kill("SIGKILL");
     } catch { /* exited */ }
@@ -120,7 +108,7 @@ Deno.test({
   async fn() {
     const pair = await createNetnsPair();
     const { dir, config } = await agentScratch("fta-agent-");
-    const agent = spawnAgent(["--interface", pair.ifB, "--config", config], [
+    const agent = spawnFtagent(["--interface", pair.ifB, "--config", config], [
       "ip",
       "netns",
       "exec",
@@ -182,7 +170,6 @@ Deno.test({
       assert((await count(pcap, "tcp dst port 443")) > 0, "normal traffic from before the onset");
     } finally {
       await stderr.cancel().catch(() => {});
-      await agent.stdout.cancel().catch(() => {});
       try {
         agent.kill("SIGKILL");
       } catch { /* exited */ }

@@ -1,5 +1,5 @@
 import { assert, assertEquals, assertMatch } from "./_assert.ts";
-import { CLI, CORPUS, ftagent } from "./_cli.ts";
+import { CORPUS, ftagent, spawnFtagent } from "./_cli.ts";
 import { promtool } from "./_promtool.ts";
 import { waitFor } from "./_stream.ts";
 import { agentScratch } from "./_scratch.ts";
@@ -16,21 +16,12 @@ Deno.test("a running agent serves /metrics that promtool accepts, /health 200, a
   const port = freePort();
   const { dir, config } = await agentScratch("fta-obs-", { metrics_port: port });
   // At the recorded pace the SYN flood capture lasts about 25 s: the agent is mid-attack.
-  const child = new Deno.Command(Deno.execPath(), {
-    args: [
-      "run",
-      "--allow-all",
-      CLI,
-      "--pcap",
-      `${CORPUS}pkt.TCP.synflood.spoofed.pcap`,
-      "--config",
-      config,
-    ],
-    stdin: "null",
-    stdout: "null",
-    stderr: "piped",
-    env: { NO_COLOR: "1" },
-  }).spawn();
+  const child = spawnFtagent([
+    "--pcap",
+    `${CORPUS}pkt.TCP.synflood.spoofed.pcap`,
+    "--config",
+    config,
+  ]);
   const reader = child.stderr.pipeThrough(new TextDecoderStream()).getReader();
   let stderr = "";
   try {

@@ -3,7 +3,7 @@
 // a slow API changes nothing in detection.
 import { assert, assertEquals, assertMatch } from "./_assert.ts";
 import { DatabaseSync } from "node:sqlite";
-import { CLI, CORPUS, ftagent } from "./_cli.ts";
+import { CORPUS, ftagent, spawnFtagent } from "./_cli.ts";
 import { FlowtriqServer } from "./_flowtriq_server.ts";
 import { framesOf, webFrames, writeSplice } from "./_splice.ts";
 import { waitFor } from "./_stream.ts";
@@ -31,16 +31,6 @@ async function floods(path: string, two: boolean): Promise<void> {
     { frames: syn, fromS: 0.5, toS: 6.5, pps: 6000 },
     ...(two ? [{ frames: syn, fromS: 10.5, toS: 11.5, pps: 6000 }] : []),
   ]);
-}
-
-function spawnAgent(args: string[]): Deno.ChildProcess {
-  return new Deno.Command(Deno.execPath(), {
-    args: ["run", "--allow-all", CLI, ...args],
-    stdin: "null",
-    stdout: "null",
-    stderr: "piped",
-    env: { NO_COLOR: "1" },
-  }).spawn();
 }
 
 /** Reads stderr until `pattern` matches `count` times (or the stream ends, or 30 s pass). */
@@ -76,7 +66,7 @@ Deno.test("the agent killed with SIGKILL during an API outage delivers every inc
   server.up();
   await server.down(); // the port is known; connections are refused
   const { dir, config } = await scratch(server);
-  const agent = spawnAgent(["--pcap", `${dir}/attack.pcap`, "--config", config]);
+  const agent = spawnFtagent(["--pcap", `${dir}/attack.pcap`, "--config", config]);
   const stderr = agent.stderr.pipeThrough(new TextDecoderStream()).getReader();
   const seen = { text: "" };
   try {
@@ -138,7 +128,7 @@ Deno.test("the agent killed with SIGKILL during an API outage delivers every inc
 
 /** Runs the agent at the recorded pace; the incident lines and seconds from start to each open. */
 async function pacedRun(config: string, capture: string) {
-  const agent = spawnAgent(["--pcap", capture, "--config", config]);
+  const agent = spawnFtagent(["--pcap", capture, "--config", config]);
   const stderr = agent.stderr.pipeThrough(new TextDecoderStream()).getReader();
   const seen = { text: "" };
   await waitLines(stderr, /as the wire/, 1, seen);

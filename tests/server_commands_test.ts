@@ -3,7 +3,7 @@
 // in the agent's own namespace -> one acknowledgement per command id. The real agent runs in
 // one namespace, the Flowtriq stand-in in the peer namespace (tests/_flowtriq_netns.ts).
 import { assert, assertEquals, assertMatch } from "./_assert.ts";
-import { CLI, ftagent } from "./_cli.ts";
+import { ftagent, spawnFtagent } from "./_cli.ts";
 import { FlowtriqInNetns } from "./_flowtriq_netns.ts";
 import { createNetnsPair, hasCommand, netnsAvailable, type NetnsPair } from "./_netns.ts";
 import { waitFor } from "./_stream.ts";
@@ -18,25 +18,12 @@ class Agent {
   log = "";
 
   constructor(pair: NetnsPair, config: string) {
-    this.child = new Deno.Command("ip", {
-      args: [
-        "netns",
-        "exec",
-        pair.b,
-        Deno.execPath(),
-        "run",
-        "--allow-all",
-        CLI,
-        "--interface",
-        pair.ifB,
-        "--config",
-        config,
-      ],
-      stdin: "null",
-      stdout: "null",
-      stderr: "piped",
-      env: { NO_COLOR: "1" },
-    }).spawn();
+    this.child = spawnFtagent(["--interface", pair.ifB, "--config", config], [
+      "ip",
+      "netns",
+      "exec",
+      pair.b,
+    ]);
     this.#reader = this.child.stderr.pipeThrough(new TextDecoderStream()).getReader();
   }
 
