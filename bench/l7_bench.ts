@@ -61,18 +61,25 @@ async function measure(mode: string): Promise<Time> {
   return { wall: r.seconds, cpu: r.cpu_seconds };
 }
 
-/** `wc -l FILE` under a shell that then prints its children's CPU ticks (cutime, cstime). */
+/** This process's reaped children's CPU seconds (cutime + cstime of /proc/self/stat). */
+function childCpuSeconds(): number {
+  const stat = Deno.readTextFileSync("/proc/self/stat");
+  // After the command name: state ppid pgrp session tty tpgid flags minflt cminflt majflt
+  // cmajflt utime stime cutime cstime (fields 1..15 of the tail).
+  const f = stat.slice(stat.lastIndexOf(")") + 2).split(" ");
+  return (Number(f[13]) + Number(f[14])) / 100;
+}
+
+/** `wc -l FILE`, its CPU time read from this process's children's counters once it is reaped. */
 async function timeWc(): Promise<Time> {
-  const script = 'n=$(wc -l < "$1"); read -r s < /proc/$$/stat; echo "$n ${s##*) }"';
+  const cpu0 = childCpuSeconds();
   const t = performance.now();
-  const out = await new Deno.Command("sh", { args: ["-c", script, "sh", path] }).output();
+  const out = await new Deno.Command("wc", { args: ["-l", path] }).output();
   const wall = (performance.now() - t) / 1000;
   if (!out.success) throw new Error("wc failed");
-  const f = new TextDecoder().decode(out.stdout).trim().split(/\s+/);
-  if (Number(f[0]) !== lines) throw new Error(`wc -l says ${f[0]}`);
-  // After the count: state ppid pgrp session tty tpgid flags minflt cminflt majflt cmajflt
-  // utime stime cutime cstime (fields 1..15 of the stat tail).
-  return { wall, cpu: (Number(f[14]) + Number(f[15])) / 100 };
+  const n = Number(new TextDecoder().decode(out.stdout).trim().split(/\s+/)[0]);
+  if (n !== lines) throw new Error(`wc -l says ${n}`);
+  return { wall, cpu: childCpuSeconds() - cpu0 };
 }
 
 await ensureLog();
