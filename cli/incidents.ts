@@ -6,12 +6,11 @@
  */
 
 import { existsSync } from "node:fs";
-import { z } from "zod";
-import { DEFAULT_CONFIG_PATH, loadConfigOrDefaults } from "../agent/config_file.ts";
 import { IncidentStore, type StoredIncident } from "../agent/incident_store.ts";
 import { openStateDb, stateDbPath } from "../agent/state_db.ts";
 import { formatBps, formatDuration, formatPps } from "../core/human_units.ts";
-import { parseCommand, UsageError } from "./_args.ts";
+import { UsageError } from "./_args.ts";
+import { storeCommand } from "./_store_command.ts";
 import { incidentDetail } from "./_incident_text.ts";
 
 /** Usage text of `incidents`. */
@@ -24,28 +23,14 @@ duration, state, id); "show" prints one in full with its evidence and its captur
   --limit N       at most N incidents (default 50)
   --json          JSON lines (list) or one JSON object (show)`;
 
-const Options = z.object({
-  config: z.string().min(1).optional(),
-  limit: z.coerce.number().int().min(1).max(1_000_000).default(50),
-  json: z.boolean().default(false),
-});
-
 /** Runs `incidents`; returns the process exit code. */
 export async function incidents(args: string[]): Promise<number> {
-  const { values, positionals } = parseCommand(args, {
-    config: { type: "string" },
-    limit: { type: "string", short: "n" },
-    json: { type: "boolean" },
-  }, Options);
+  const { config, positionals, ...values } = await storeCommand(args);
   const [sub, id, ...extra] = positionals;
   if (sub !== undefined && sub !== "show") throw new UsageError(`unknown argument "${sub}"`);
   if (sub === "show" && (id === undefined || extra.length > 0)) {
     throw new UsageError("incidents show takes exactly one incident id");
   }
-  const { config } = await loadConfigOrDefaults(
-    values.config ?? DEFAULT_CONFIG_PATH,
-    values.config !== undefined,
-  );
   const path = stateDbPath(config.state_dir);
   if (!existsSync(path)) {
     if (sub === "show") throw new Error(`no incident ${id}: no incident store at ${path}`);

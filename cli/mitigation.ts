@@ -11,12 +11,11 @@
  */
 
 import { existsSync } from "node:fs";
-import { z } from "zod";
-import { DEFAULT_CONFIG_PATH, loadConfigOrDefaults } from "../agent/config_file.ts";
 import { type ActionRecord, MitigationStore } from "../agent/mitigation_store.ts";
 import { openStateDb, stateDbPath } from "../agent/state_db.ts";
 import { describeAction } from "../core/mitigation.ts";
-import { parseCommand, UsageError } from "./_args.ts";
+import { UsageError } from "./_args.ts";
+import { storeCommand } from "./_store_command.ts";
 import { setupLogging } from "./_logging.ts";
 import { mitigator } from "./_mitigation.ts";
 
@@ -30,19 +29,9 @@ agent undoes them when the incident resolves, and they expire by their time-to-l
   --limit N       at most N actions (default 50)
   --json          JSON lines`;
 
-const Options = z.object({
-  config: z.string().min(1).optional(),
-  limit: z.coerce.number().int().min(1).max(1_000_000).default(50),
-  json: z.boolean().default(false),
-});
-
 /** Runs `mitigation`; returns the process exit code. */
 export async function mitigationCommand(args: string[]): Promise<number> {
-  const { values, positionals } = parseCommand(args, {
-    config: { type: "string" },
-    limit: { type: "string", short: "n" },
-    json: { type: "boolean" },
-  }, Options);
+  const { config, positionals, ...values } = await storeCommand(args);
   const [sub, id, ...extra] = positionals;
   if (sub !== "list" && sub !== "approve") {
     throw new UsageError(`mitigation needs "list" or "approve", not ${JSON.stringify(sub ?? "")}`);
@@ -51,10 +40,6 @@ export async function mitigationCommand(args: string[]): Promise<number> {
     throw new UsageError("mitigation approve takes exactly one incident id");
   }
   if (sub === "list" && id !== undefined) throw new UsageError(`unknown argument "${id}"`);
-  const { config } = await loadConfigOrDefaults(
-    values.config ?? DEFAULT_CONFIG_PATH,
-    values.config !== undefined,
-  );
   const path = stateDbPath(config.state_dir);
   if (!existsSync(path)) {
     if (sub === "approve") throw new Error(`nothing to approve: no state database at ${path}`);
