@@ -34,6 +34,18 @@ export function spawnFtagent(args: string[], prefix: string[] = []): Deno.ChildP
   }).spawn();
 }
 
+/** Test clean-up of a {@linkcode spawnFtagent} child: stops reading, kills it if alive, reaps it. */
+export async function killAgent(
+  child: Deno.ChildProcess,
+  stderr: ReadableStreamDefaultReader<string>,
+): Promise<void> {
+  await stderr.cancel().catch(() => {});
+  try {
+    child.kill("SIGKILL");
+  } catch { /* exited */ }
+  await child.status;
+}
+
 /** Runs any command and collects its output. */
 export async function run(argv: string[]): Promise<Output> {
   const out = await new Deno.Command(argv[0], {

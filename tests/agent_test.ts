@@ -1,5 +1,5 @@
 import { assert, assertEquals, assertMatch } from "./_assert.ts";
-import { CORPUS, ftagent, run, spawnFtagent } from "./_cli.ts";
+import { CORPUS, ftagent, killAgent, run, spawnFtagent } from "./_cli.ts";
 import { createNetnsPair, hasCommand, netnsAvailable } from "./_netns.ts";
 import { framesOf, webFrames, writeSplice } from "./_splice.ts";
 import { waitFor } from "./_stream.ts";
@@ -92,11 +92,7 @@ Deno.test("ftagent refuses a bad config on SIGHUP, keeps running, and stops clea
     assert(performance.now() - t < 5000, "exits within 5 s of SIGTERM");
     assertMatch(seen, /incident resolve/);
   } finally {
-    await stderr.cancel().catch(() => {});
-    try {
-      agent.kill("SIGKILL");
-    } catch { /* exited */ }
-    await agent.status;
+    await killAgent(agent, stderr);
     await Deno.remove(dir, { recursive: true });
   }
 });
@@ -169,11 +165,7 @@ Deno.test({
       assert((await count(pcap, "tcp dst port 80")) > 100, "flood packets in the capture");
       assert((await count(pcap, "tcp dst port 443")) > 0, "normal traffic from before the onset");
     } finally {
-      await stderr.cancel().catch(() => {});
-      try {
-        agent.kill("SIGKILL");
-      } catch { /* exited */ }
-      await agent.status;
+      await killAgent(agent, stderr);
       await pair.destroy();
       await Deno.remove(dir, { recursive: true });
     }

@@ -3,7 +3,7 @@
 // a slow API changes nothing in detection.
 import { assert, assertEquals, assertMatch } from "./_assert.ts";
 import { DatabaseSync } from "node:sqlite";
-import { CORPUS, ftagent, spawnFtagent } from "./_cli.ts";
+import { CORPUS, ftagent, killAgent, spawnFtagent } from "./_cli.ts";
 import { FlowtriqServer } from "./_flowtriq_server.ts";
 import { framesOf, webFrames, writeSplice } from "./_splice.ts";
 import { waitFor } from "./_stream.ts";
@@ -116,11 +116,7 @@ Deno.test("the agent killed with SIGKILL during an API outage delivers every inc
     assertEquals(server.requests.filter((r) => r.status !== 200).length, 0);
     assertEquals(outboxIncidents(`${dir}/state/ftagent.db`), []);
   } finally {
-    await stderr.cancel().catch(() => {});
-    try {
-      agent.kill("SIGKILL");
-    } catch { /* exited */ }
-    await agent.status;
+    await killAgent(agent, stderr);
     await server.down();
     await Deno.remove(dir, { recursive: true });
   }
