@@ -48,30 +48,6 @@ export function hashWords(w0: number, w1: number, w2: number, w3: number): numbe
   return fmix32(h);
 }
 
-/** The hash state after three zero words: the start of {@linkcode hashPort}. */
-const ZERO3: number = /* @__PURE__ */ (() => {
-  let h = SEED;
-  for (let i = 0; i < 3; i++) {
-    h = (h << 13) | (h >>> 19);
-    h = (Math.imul(h, 5) + 0xe6546b64) | 0;
-  }
-  return h;
-})();
-
-/**
- * `hashWords(0, 0, 0, w3)` (a port's key) with the three constant rounds precomputed: a few
- * multiplications, cheaper than a 256 KB table whose random reads miss the cache.
- */
-export function hashPort(w3: number): number {
-  let k = Math.imul(w3, C1);
-  k = Math.imul((k << 15) | (k >>> 17), C2);
-  let h = ZERO3 ^ k;
-  h = (h << 13) | (h >>> 19);
-  h = (Math.imul(h, 5) + 0xe6546b64) | 0;
-  h ^= 16;
-  return fmix32(h);
-}
-
 /**
  * The MurmurHash3 finalizer: a bijection on 32-bit integers with full avalanche; the result
  * is a signed 32-bit integer.

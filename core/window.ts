@@ -5,7 +5,8 @@
  * @module
  */
 
-import { hashPort, hashWords } from "./_hash.ts";
+import { hashWords } from "./_hash.ts";
+import { PortCounts } from "./_port_counts.ts";
 import { formatAddressWords } from "./address.ts";
 import { HyperLogLog } from "./hyperloglog.ts";
 import { Fragment, type PacketMeta } from "./packet.ts";
@@ -46,7 +47,7 @@ export interface TopAddress {
   count: number;
 }
 
-/** A top TCP/UDP port and its guaranteed packet count (never an overestimate). */
+/** A top TCP/UDP port and its packet count (exact). */
 export interface TopPort {
   port: number;
   count: number;
@@ -108,7 +109,10 @@ export interface WindowStats {
   top_src_ips: TopAddress[];
   /** Top destination addresses of IP packets, same order. */
   top_dst_ips: TopAddress[];
-  /** Top source ports of TCP/UDP packets (with an L4 header), count descending, ties by port. */
+  /**
+   * Top source ports of TCP/UDP packets (with an L4 header), exact counts, count descending,
+   * ties by port.
+   */
   top_src_ports: TopPort[];
   /** Top destination ports of TCP/UDP packets, same order. */
   top_dst_ports: TopPort[];
@@ -123,7 +127,7 @@ export interface WindowStats {
 
 /** Options of a {@linkcode Window}. */
 export interface WindowOptions {
-  /** Counters per top-K table (source/destination addresses and ports); default 64. */
+  /** Counters per top-K table (source and destination addresses); default 64. */
   topK?: number;
 }
 
@@ -216,16 +220,17 @@ const FRAG_NON_FIRST = Fragment.NON_FIRST;
 
 /**
  * Statistics of the packets of one window, in fixed memory whatever the traffic: about
- * 100 KB with the default top-K of 64.
+ * 360 KB with the default top-K of 64 (1.4 MB once a port passes 65535 packets).
  *
  * {@linkcode add} runs once per packet and allocates nothing; {@linkcode snapshot} turns the
  * counters into plain {@linkcode WindowStats} (allocation is fine there, once per window).
  * A window is reused across seconds with {@linkcode reset}. Consecutive packets from one
- * source (to one destination, port) are counted as a run and folded into the sketches when
- * it ends, so floods from one host cost little; the results are the same as packet by packet.
+ * source (to one destination) are counted as a run and folded into the sketches when it
+ * ends, so floods from one host cost little; the results are the same as packet by packet.
  *
- * Sketches: distinct sources are a HyperLogLog of precision 14 (about 0.8% standard error);
- * top-K tables (addresses and ports) are Space-Saving summaries: a key with more than
+ * Ports are counted exactly (65536 counters each way). Sketches: distinct sources are a
+ * HyperLogLog of precision 14 (about 0.8% standard error); top-K tables of addresses are
+ * Space-Saving summaries: a key with more than
  * packets / topK packets is always tracked, and snapshots list guaranteed counts (the estimate
  * minus its error bound), which are exact while the keys fit and never overestimate.
  *
@@ -268,13 +273,8 @@ export class Window {
   #dstW1 = 0;
   #dstW2 = 0;
   #dstW3 = 0;
-  // Current run of one source port and of one destination port (TCP/UDP).
-  #sportRun = 0;
-  #sport = 0;
-  #dportRun = 0;
-  #dport = 0;
-  readonly #topSrcPort: SpaceSaving;
-  readonly #topDstPort: SpaceSaving;
+  readonly #srcPorts = new PortCounts();
+  readonly #dstPorts = new PortCounts();
 
   /** Creates an empty window starting at 0 and covering 1 second. */
   constructor(options: WindowOptions = {}) {
@@ -282,8 +282,6 @@ export class Window {
     this.topK = topK;
     this.#topSrc = new SpaceSaving(topK);
     this.#topDst = new SpaceSaving(topK);
-    this.#topSrcPort = new SpaceSaving(topK);
-    this.#topDstPort = new SpaceSaving(topK);
   }
 
   /** Frames counted so far (decodable or not). */
@@ -374,26 +372,8 @@ export class Window {
     }
 
     if ((cls === P_TCP || cls === P_UDP) && frag !== FRAG_NON_FIRST) {
-      const sport = meta.srcPort & 0xffff;
-      if (sport === this.#sport && this.#sportRun !== 0) {
-        this.#sportRun++;
-      } else {
-        if (this.#sportRun !== 0) {
-          this.#topSrcPort.addHashed(hashPort(this.#sport), 0, 0, 0, this.#sport, this.#sportRun);
-        }
-        this.#sport = sport;
-        this.#sportRun = 1;
-      }
-      const dport = meta.dstPort & 0xffff;
-      if (dport === this.#dport && this.#dportRun !== 0) {
-        this.#dportRun++;
-      } else {
-        if (this.#dportRun !== 0) {
-          this.#topDstPort.addHashed(hashPort(this.#dport), 0, 0, 0, this.#dport, this.#dportRun);
-        }
-        this.#dport = dport;
-        this.#dportRun = 1;
-      }
+      this.#srcPorts.add(meta.srcPort & 0xffff);
+      this.#dstPorts.add(meta.dstPort & 0xffff);
       if (cls === P_TCP) c[FLAGS + (meta.tcpFlags & 0xff)]++;
     }
   }
@@ -427,19 +407,11 @@ export class Window {
     this.#fold();
     if (this.#srcRun !== 0) this.#flushSrc();
     if (this.#dstRun !== 0) this.#flushDst();
-    if (this.#sportRun !== 0) {
-      this.#topSrcPort.addHashed(hashPort(this.#sport), 0, 0, 0, this.#sport, this.#sportRun);
-      this.#sportRun = 0;
-    }
-    if (this.#dportRun !== 0) {
-      this.#topDstPort.addHashed(hashPort(this.#dport), 0, 0, 0, this.#dport, this.#dportRun);
-      this.#dportRun = 0;
-    }
   }
 
   /**
    * Adds `other` into this window: counters and histograms add, distinct-source registers
-   * take the maximum, top-K tables merge (their overestimate bounds add). The result covers
+   * take the maximum, port counts add, top-K tables merge (their overestimate bounds add). The result covers
    * from the earlier start to the later end: `start = min(starts)`,
    * `seconds = max(ends) - start` (so consecutive one-second windows give N seconds).
    */
@@ -454,8 +426,8 @@ export class Window {
     this.#srcCount.merge(other.#srcCount);
     this.#topSrc.merge(other.#topSrc);
     this.#topDst.merge(other.#topDst);
-    this.#topSrcPort.merge(other.#topSrcPort);
-    this.#topDstPort.merge(other.#topDstPort);
+    this.#srcPorts.merge(other.#srcPorts);
+    this.#dstPorts.merge(other.#dstPorts);
   }
 
   /** Empties the window for reuse, starting at `start` (epoch seconds) for `seconds` (1). */
@@ -470,10 +442,8 @@ export class Window {
     this.#srcCount.reset();
     this.#topSrc.reset();
     this.#topDst.reset();
-    this.#sportRun = 0;
-    this.#dportRun = 0;
-    this.#topSrcPort.reset();
-    this.#topDstPort.reset();
+    this.#srcPorts.reset();
+    this.#dstPorts.reset();
   }
 
   /** The window's statistics as plain data, with the `topN` (default 10) of each top list. */
@@ -542,8 +512,8 @@ export class Window {
       ttl,
       top_src_ips: topAddresses(this.#topSrc, topN),
       top_dst_ips: topAddresses(this.#topDst, topN),
-      top_src_ports: topPorts(this.#topSrcPort, topN),
-      top_dst_ports: topPorts(this.#topDstPort, topN),
+      top_src_ports: this.#srcPorts.top(topN),
+      top_dst_ports: this.#dstPorts.top(topN),
       src_count: Math.round(this.#srcCount.estimate()),
       src_ip_entropy: round3(bucketEntropy(this.#entropy)),
     };
@@ -580,10 +550,6 @@ function topAddresses(table: SpaceSaving, n: number): TopAddress[] {
     ip: formatAddressWords(e.key[0], e.key[1], e.key[2], e.key[3]),
     count: e.count,
   }));
-}
-
-function topPorts(table: SpaceSaving, n: number): TopPort[] {
-  return guaranteedTop(table, n).map((e) => ({ port: e.key[3], count: e.count }));
 }
 
 /** Shannon entropy (bits) of the distribution of counts over buckets. */

@@ -1,4 +1,3 @@
-import { hashPort, hashWords } from "../core/_hash.ts";
 import { parseAddress } from "../core/address.ts";
 import { Fragment, IpProto, Malformed, PacketMeta, TcpFlag } from "../core/packet.ts";
 import { tcpFlagsName, Window, type WindowStats } from "../core/window.ts";
@@ -458,12 +457,39 @@ function countPort53(noise: number): number {
   return n;
 }
 
-Deno.test("hashPort() equals hashWords(0, 0, 0, port) for every port", () => {
-  for (let port = 0; port < 65536; port++) {
-    if (hashPort(port) !== hashWords(0, 0, 0, port)) {
-      throw new Error(`port ${port}: ${hashPort(port)} != ${hashWords(0, 0, 0, port)}`);
-    }
+Deno.test("Window counts ports exactly past 16 bits, through merges and resets", () => {
+  const m = new PacketMeta();
+  m.ipVersion = 4;
+  m.protocol = IpProto.UDP;
+  m.wireLen = 60;
+  m.src.set([0xc6120001, 0, 0, 0]);
+  m.dst.set([0xc6120002, 0, 0, 0]);
+  const a = new Window();
+  a.reset(100);
+  // 200,000 packets to port 27015 (three wraps of the 16-bit counters), 3 to each of 1000 others.
+  for (let i = 0; i < 200_000; i++) {
+    m.srcPort = 40000 + (i % 1000);
+    m.dstPort = i < 3000 ? 1000 + (i % 1000) : 27015;
+    a.add(m);
   }
+  const s = a.snapshot(3);
+  assertEquals(s.top_dst_ports, [
+    { port: 27015, count: 197_000 },
+    { port: 1000, count: 3 },
+    { port: 1001, count: 3 },
+  ]);
+  assertEquals(s.top_src_ports[0], { port: 40000, count: 200 });
+  const b = new Window();
+  b.reset(101);
+  b.merge(a);
+  b.merge(a);
+  assertEquals(b.snapshot(1).top_dst_ports, [{ port: 27015, count: 394_000 }]);
+  b.reset(102);
+  a.reset(102);
+  assertEquals([b.snapshot().top_dst_ports, a.snapshot().top_dst_ports], [[], []]);
+  m.dstPort = 53;
+  a.add(m);
+  assertEquals(a.snapshot().top_dst_ports, [{ port: 53, count: 1 }]);
 });
 
 Deno.test("Window counts bytes exactly past the integer counters' range", () => {
