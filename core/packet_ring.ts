@@ -13,7 +13,7 @@ import { ByteCopier } from "./_byte_copy.ts";
 export interface PacketRingOptions {
   /** Bytes of frame data held (default 16 MiB). */
   bytes?: number;
-  /** Frames held at most (default 200,000). */
+  /** Frames held at most (default 262,144; rounded up to a power of two). */
   slots?: number;
   /**
    * Bytes kept of each frame (default 256: link, IP and L4 headers plus the start of the
@@ -45,6 +45,8 @@ export class PacketRing {
   readonly #tsUs: Float64Array;
   readonly #linktype: Uint32Array;
   readonly #slots: number;
+  /** `#slots - 1`: frame `seq` is in slot `seq & #mask`. */
+  readonly #mask: number;
   /** Sequence number of the oldest frame held, and of the next frame pushed. */
   #first = 0;
   #next = 0;
@@ -54,7 +56,10 @@ export class PacketRing {
   /** Allocates the buffer and indexes once. */
   constructor(options: PacketRingOptions = {}) {
     const bytes = options.bytes ?? 16 * 1024 * 1024;
-    this.#slots = options.slots ?? 200_000;
+    let slots = 1;
+    while (slots < (options.slots ?? 262_144)) slots *= 2;
+    this.#slots = slots;
+    this.#mask = slots - 1;
     this.snaplen = Math.min(options.snaplen ?? 256, bytes - 4);
     if (!(this.snaplen > 0 && this.#slots > 0)) throw new RangeError("empty packet ring");
     this.#buf = new Uint8Array(bytes);
@@ -98,21 +103,24 @@ export class PacketRing {
     }
     const end = pos + len;
     // Frames lie in sequence order around the buffer, so the ones in the way are the oldest.
-    const slots = this.#slots;
-    while (this.#first < this.#next) {
-      const o = this.#offset[this.#first % slots];
+    const mask = this.#mask;
+    const next = this.#next;
+    let first = this.#first;
+    while (first < next) {
+      const o = this.#offset[first & mask];
       const inWay = wrapped ? o >= oldPos || o < end : o >= oldPos && o < end;
-      if (!inWay && this.#next - this.#first < slots) break;
-      this.#first++;
+      if (!inWay && next - first <= mask) break;
+      first++;
     }
+    this.#first = first;
     this.#copier.copy(buf, offset, len, pos);
-    const slot = this.#next % slots;
+    const slot = next & mask;
     this.#offset[slot] = pos;
     this.#capLen[slot] = len;
     this.#wireLen[slot] = wireLen;
     this.#tsUs[slot] = tsUs;
     this.#linktype[slot] = linktype;
-    this.#next++;
+    this.#next = next + 1;
     this.#pos = end;
   }
 
@@ -125,7 +133,7 @@ export class PacketRing {
     let hi = this.#next;
     while (lo < hi) {
       const mid = lo + ((hi - lo) >>> 1);
-      if (this.#tsUs[mid % this.#slots] < tsUs) lo = mid + 1;
+      if (this.#tsUs[mid & this.#mask] < tsUs) lo = mid + 1;
       else hi = mid;
     }
     return lo;
@@ -133,7 +141,7 @@ export class PacketRing {
 
   /** Time of frame `seq` (µs), NaN when it is no longer (or not yet) held. */
   timeOf(seq: number): number {
-    return seq >= this.#first && seq < this.#next ? this.#tsUs[seq % this.#slots] : NaN;
+    return seq >= this.#first && seq < this.#next ? this.#tsUs[seq & this.#mask] : NaN;
   }
 
   /** Calls `fn` for the frames held with sequence numbers in [from, to), oldest first. */
@@ -141,7 +149,7 @@ export class PacketRing {
     const start = from > this.#first ? from : this.#first;
     const stop = to < this.#next ? to : this.#next;
     for (let seq = start; seq < stop; seq++) {
-      const s = seq % this.#slots;
+      const s = seq & this.#mask;
       fn(
         this.#buf,
         this.#offset[s],
@@ -158,7 +166,7 @@ export class PacketRing {
   since(tsUs: number, fn: RingFrameFn): number {
     let n = 0;
     for (let seq = this.seqAt(tsUs); seq < this.#next; seq++) {
-      const s = seq % this.#slots;
+      const s = seq & this.#mask;
       if (this.#tsUs[s] < tsUs) continue; // A frame out of time order.
       fn(
         this.#buf,
