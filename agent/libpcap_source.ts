@@ -226,6 +226,7 @@ export class LibpcapFileSource implements CaptureSource {
 function deliver(parser: CaptureParser, handle: PcapHandle, n: number, sink: PacketSink): void {
   let used: number;
   try {
+    sink.batch?.(handle.buffer, 0, n, handle.packets);
     used = parser.parse(handle.buffer, 0, n, sink);
   } catch (err) {
     if (err instanceof CaptureFormatError) {

@@ -135,6 +135,11 @@ export class PcapRecorder {
     });
   }
 
+  /** A source's batch of frames, before their {@linkcode packet} calls (see `PacketRing.batch`). */
+  batch(buf: Uint8Array, start: number, end: number, frames: number): void {
+    this.#ring.batch(buf, start, end, frames);
+  }
+
   /**
    * One captured frame (call after the pipeline decoded it, with its `meta`, so address targets
    * can match `meta.dst`; without `meta` only interface-wide captures take it). Allocation-free.

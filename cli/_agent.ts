@@ -104,6 +104,9 @@ export async function startAgent(
       });
     }
     sink = {
+      batch(buf, start, end, frames) {
+        recorder.batch(buf, start, end, frames);
+      },
       packet(buf, offset, capLen, wireLen, tsUs, linktype) {
         pipeline.packet(buf, offset, capLen, wireLen, tsUs, linktype);
         recorder.packet(buf, offset, capLen, wireLen, tsUs, linktype, pipeline.meta);

@@ -200,4 +200,9 @@ export interface PacketSink {
     tsUs: number,
     linktype: number,
   ): void;
+  /**
+   * Optional: a source reading frames in batches announces each batch, `buf[start, end)` holding
+   * `frames` frames, before their `packet` calls (see `PacketRing.batch`).
+   */
+  batch?(buf: Uint8Array, start: number, end: number, frames: number): void;
 }

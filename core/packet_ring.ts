@@ -2,7 +2,9 @@
  * The pre-attack ring: the most recent frames (their first `snaplen` bytes) in one preallocated
  * byte buffer with typed-array indexes, so an incident's capture can start before its onset.
  * Pure and allocation-free per packet: frames are copied word by word (see `_byte_copy.ts`) at
- * positions aligned to their source, and the oldest frames are overwritten.
+ * positions aligned to their source, and the oldest frames are overwritten. A source that reads
+ * frames in batches can hand each batch to {@linkcode PacketRing.batch} first: a batch of small
+ * frames (a flood) is then copied in one block and its frames are only indexed.
  *
  * @module
  */
@@ -33,6 +35,13 @@ export type RingFrameFn = (
   linktype: number,
 ) => void;
 
+/**
+ * A batch is copied in one block when its bytes per frame are at most the ring's snaplen plus
+ * this (record headers, a little more of each frame): beyond, frame-by-frame copies of
+ * `snaplen` bytes keep more frames in the ring.
+ */
+const BLOCK_SLACK = 32;
+
 /** A bounded ring of recent frames (bytes plus time, lengths and link type per frame). */
 export class PacketRing {
   /** Bytes kept of each frame. */
@@ -52,6 +61,11 @@ export class PacketRing {
   #next = 0;
   /** Where the next frame's bytes go. */
   #pos = 0;
+  /** The batch last copied in one block (null: none), and where its first byte went. */
+  #block: Uint8Array | null = null;
+  #blockStart = 0;
+  #blockEnd = 0;
+  #blockPos = 0;
 
   /** Allocates the buffer and indexes once. */
   constructor(options: PacketRingOptions = {}) {
@@ -81,6 +95,27 @@ export class PacketRing {
     return this.#next;
   }
 
+  /**
+   * A source's batch, `buf[start, end)` holding `frames` frames, about to be pushed frame by
+   * frame. When the frames are small (a flood) the whole batch is copied in one block, and the
+   * pushes of frames inside it only index them. A source that calls this must call it for every
+   * batch it reads into `buf`: the block stands for the buffer's bytes until the next call.
+   */
+  batch(buf: Uint8Array, start: number, end: number, frames: number): void {
+    this.#block = null;
+    const len = end - start;
+    const size = this.#buf.length;
+    if (!(frames > 0 && len > 0) || len > frames * (this.snaplen + BLOCK_SLACK) || len > size >>> 2) {
+      return;
+    }
+    const pos = this.#place(buf, start, len);
+    this.#buf.set(buf.subarray(start, end), pos);
+    this.#block = buf;
+    this.#blockStart = start;
+    this.#blockEnd = end;
+    this.#blockPos = pos;
+  }
+
   /** Copies one frame in (at most `snaplen` bytes of it), evicting the oldest as needed. */
   push(
     buf: Uint8Array,
@@ -91,13 +126,36 @@ export class PacketRing {
     linktype: number,
   ): void {
     const len = capLen < this.snaplen ? capLen : this.snaplen;
-    const size = this.#buf.length;
-    // Same phase modulo 4 as the source, so the copy moves whole words.
+    let pos: number;
+    const next = this.#next;
+    if (buf === this.#block && offset >= this.#blockStart && offset + len <= this.#blockEnd) {
+      // Already copied with its batch: only a full index evicts.
+      pos = this.#blockPos + (offset - this.#blockStart);
+      if (next - this.#first > this.#mask) this.#first++;
+    } else {
+      pos = this.#place(buf, offset, len);
+      this.#copier.copy(buf, offset, len, pos);
+    }
+    const slot = next & this.#mask;
+    this.#offset[slot] = pos;
+    this.#capLen[slot] = len;
+    this.#wireLen[slot] = wireLen;
+    this.#tsUs[slot] = tsUs;
+    this.#linktype[slot] = linktype;
+    this.#next = next + 1;
+  }
+
+  /**
+   * Reserves `len` bytes for a copy from `buf[offset]` (same phase modulo 4, so the copy moves
+   * whole words), evicting the frames in the way and one more when the index is full; returns
+   * the position.
+   */
+  #place(buf: Uint8Array, offset: number, len: number): number {
     const phase = this.#copier.phase(buf, offset);
     const oldPos = this.#pos;
     let pos = ((oldPos + 3) & ~3) + phase;
     let wrapped = false;
-    if (pos + len > size) {
+    if (pos + len > this.#buf.length) {
       pos = phase;
       wrapped = true;
     }
@@ -113,15 +171,8 @@ export class PacketRing {
       first++;
     }
     this.#first = first;
-    this.#copier.copy(buf, offset, len, pos);
-    const slot = next & mask;
-    this.#offset[slot] = pos;
-    this.#capLen[slot] = len;
-    this.#wireLen[slot] = wireLen;
-    this.#tsUs[slot] = tsUs;
-    this.#linktype[slot] = linktype;
-    this.#next = next + 1;
     this.#pos = end;
+    return pos;
   }
 
   /**
@@ -185,5 +236,6 @@ export class PacketRing {
   clear(): void {
     this.#first = this.#next;
     this.#pos = 0;
+    this.#block = null;
   }
 }

@@ -4,6 +4,7 @@ import { parseConfig } from "../core/config.ts";
 import { Detector } from "../core/detector.ts";
 import type { IncidentEvent } from "../core/incident.ts";
 import { PacketRing } from "../core/packet_ring.ts";
+import { xorshift32 } from "./_random.ts";
 import { Pipeline } from "../core/pipeline.ts";
 import { assert, assertEquals, assertMatch } from "./_assert.ts";
 import { CORPUS, run } from "./_cli.ts";
@@ -112,6 +113,49 @@ Deno.test("the packet ring keeps the newest frames in order and finds them by ti
   assert(seen.length > 20 && seen.length <= 64, `${seen.length} frames held`);
   assertEquals(seen, Array.from({ length: seen.length }, (_, i) => 500 - seen.length + i));
   assertEquals(ring.since(495_000, () => {}), 5);
+});
+
+Deno.test("PacketRing.batch() keeps the newest frames intact, like copying them one by one", () => {
+  // Batches of small frames (copied in one block) and of large ones (copied frame by frame),
+  // each overwriting the one source buffer, through rings that wrap many times: each ring holds
+  // the newest frames, in order, with the bytes they had when pushed.
+  const held = (ring: PacketRing) => {
+    const out: string[] = [];
+    ring.since(0, (buf, offset, capLen, wireLen, tsUs, linktype) => {
+      out.push(`${tsUs}/${wireLen}/${linktype}:${buf.subarray(offset, offset + capLen).join(",")}`);
+    });
+    return out;
+  };
+  const blocks = new PacketRing({ bytes: 8192, slots: 128, snaplen: 100 });
+  const single = new PacketRing({ bytes: 8192, slots: 128, snaplen: 100 });
+  const pushed: string[] = [];
+  const src = new Uint8Array(16 * 1300);
+  const next = xorshift32(7);
+  for (let b = 0; b < 300; b++) {
+    const big = b % 5 === 4;
+    const n = 1 + (next() % 12);
+    let pos = 3 + (next() % 4);
+    const start = pos;
+    const list: [number, number][] = [];
+    for (let i = 0; i < n; i++) {
+      const len = big ? 200 + (next() % 1000) : 40 + (next() % 70);
+      for (let j = 0; j < len; j++) src[pos + 16 + j] = next() & 0xff;
+      list.push([pos + 16, len]);
+      pos += 16 + len;
+    }
+    blocks.batch(src, start, pos, n);
+    for (const [offset, len] of list) {
+      const t = pushed.length + 1;
+      pushed.push(`${t}/${len + 4}/1:${src.subarray(offset, offset + Math.min(len, 100)).join(",")}`);
+      blocks.push(src, offset, len, len + 4, t, 1);
+      single.push(src, offset, len, len + 4, t, 1);
+    }
+    for (const ring of [blocks, single]) {
+      const frames = held(ring);
+      assert(frames.length >= Math.min(pushed.length, 30), `${frames.length} frames held`);
+      assertEquals(frames, pushed.slice(pushed.length - frames.length), `after batch ${b}`);
+    }
+  }
 });
 
 Deno.test("an incident gets one capture named by its id that starts before the onset and holds the attack", async () => {
