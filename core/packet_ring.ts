@@ -105,7 +105,9 @@ export class PacketRing {
     this.#block = null;
     const len = end - start;
     const size = this.#buf.length;
-    if (!(frames > 0 && len > 0) || len > frames * (this.snaplen + BLOCK_SLACK) || len > size >>> 2) {
+    if (
+      !(frames > 0 && len > 0) || len > frames * (this.snaplen + BLOCK_SLACK) || len > size >>> 2
+    ) {
       return;
     }
     const pos = this.#place(buf, start, len);

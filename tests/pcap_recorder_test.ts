@@ -146,7 +146,9 @@ Deno.test("PacketRing.batch() keeps the newest frames intact, like copying them 
     blocks.batch(src, start, pos, n);
     for (const [offset, len] of list) {
       const t = pushed.length + 1;
-      pushed.push(`${t}/${len + 4}/1:${src.subarray(offset, offset + Math.min(len, 100)).join(",")}`);
+      pushed.push(
+        `${t}/${len + 4}/1:${src.subarray(offset, offset + Math.min(len, 100)).join(",")}`,
+      );
       blocks.push(src, offset, len, len + 4, t, 1);
       single.push(src, offset, len, len + 4, t, 1);
     }
