@@ -88,6 +88,9 @@ const LIBC_SYMBOLS = {
   fseek: { parameters: ["pointer", "i64", "i32"], result: "i32" },
   ftell: { parameters: ["pointer"], result: "i64" },
   fclose: { parameters: ["pointer"], result: "i32" },
+  // Lets fwrite skip the stream's lock (glibc and musl; absent elsewhere): only the capture loop
+  // writes to the batch stream.
+  __fsetlocking: { parameters: ["pointer", "i32"], result: "i32", optional: true },
   // Runs on a worker thread and returns a Promise: waiting never blocks the event loop.
   poll: { parameters: ["pointer", "u64", "i32"], result: "i32", nonblocking: true },
 } as const;
@@ -101,7 +104,7 @@ export type LibcSymbols = Deno.DynamicLibrary<typeof LIBC_SYMBOLS>["symbols"];
 export class Libpcap {
   /** libpcap functions. */
   readonly pcap: PcapSymbols;
-  /** libc functions (fmemopen, fseek, ftell, fclose, poll). */
+  /** libc functions (fmemopen, fseek, ftell, fclose, __fsetlocking, poll). */
   readonly libc: LibcSymbols;
   /** The name or path libpcap was loaded from. */
   readonly path: string;

@@ -81,6 +81,7 @@ const PCAP_RECORD_HEADER = 16;
 const MAX_SNAPLEN = 262144;
 const PCAP_NETMASK_UNKNOWN = 0xffffffff;
 const SEEK_SET = 0;
+const FSETLOCKING_BYCALLER = 2;
 const POLLIN = 1;
 const PCAP_ERROR_BREAK = -2;
 const PCAP_ERROR_NO_SUCH_DEVICE = -5;
@@ -167,6 +168,7 @@ export class PcapHandle {
     this.buffer = new Uint8Array(size);
     const file = libc.fmemopen(Deno.UnsafePointer.of(this.buffer), BigInt(size), toCString("w"));
     if (file === null) throw new PcapError("read", `${name}: fmemopen failed`);
+    libc.__fsetlocking?.(file, FSETLOCKING_BYCALLER);
     this.#file = file;
     const dumper = pcap.pcap_dump_fopen(p, file);
     if (dumper === null) {
