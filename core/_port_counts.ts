@@ -50,7 +50,7 @@ export class PortCounts {
     for (let p = 0; p < PORTS; p++) {
       const v = low[p] + from[p];
       low[p] = v; // the store keeps the low 16 bits
-      high[p] += v >>> 16;
+      if (v > 0xffff) high[p]++;
     }
     if (other.#carried) {
       const fromHigh = other.#high!;
@@ -70,22 +70,34 @@ export class PortCounts {
     const out: PortCount[] = [];
     if (n <= 0) return out;
     const low = this.#low;
-    const high = this.#carried ? this.#high! : ZERO_HIGH;
     let floor = 0; // a port must beat this to enter a full list
+    if (!this.#carried) {
+      for (let p = 0; p < PORTS; p++) {
+        if (low[p] > floor) floor = enter(out, n, p, low[p]);
+      }
+      return out;
+    }
+    const high = this.#high!;
     for (let p = 0; p < PORTS; p++) {
       if (low[p] <= floor && high[p] === 0) continue;
       const c = low[p] + high[p] * PORTS;
-      if (c <= floor) continue;
-      // Ports come in ascending order, so a tie keeps the earlier port ahead.
-      let i = out.length;
-      while (i > 0 && out[i - 1].count < c) i--;
-      if (i >= n) continue;
-      out.splice(i, 0, { port: p, count: c });
-      if (out.length > n) out.length = n;
-      if (out.length === n) floor = out[n - 1].count;
+      if (c > floor) floor = enter(out, n, p, c);
     }
     return out;
   }
 }
 
-const ZERO_HIGH = new Uint32Array(PORTS);
+/**
+ * Puts `port` with `count` into `out`, sorted by count descending, keeping at most `n` (ports
+ * come in ascending order, so a tie keeps the earlier port ahead); returns the count a port
+ * must beat to enter next.
+ */
+function enter(out: PortCount[], n: number, port: number, count: number): number {
+  let i = out.length;
+  while (i > 0 && out[i - 1].count < count) i--;
+  if (i < n) {
+    out.splice(i, 0, { port, count });
+    if (out.length > n) out.length = n;
+  }
+  return out.length === n ? out[n - 1].count : 0;
+}

@@ -85,7 +85,7 @@ export class HyperLogLog {
     const regs = this.#registers;
     const m = regs.length;
     const q = 32 - this.precision;
-    const hist = new Float64Array(q + 2);
+    const hist = new Int32Array(q + 2);
     for (let i = 0; i < m; i++) hist[regs[i]]++;
     let z = m * tau(1 - hist[q + 1] / m);
     for (let k = q; k >= 1; k--) z = 0.5 * (z + hist[k]);
