@@ -49,6 +49,8 @@ export class SpaceSaving {
   readonly #minStack: Int32Array;
   #minTop = 0;
   #min = 0;
+  /** Scratch space of {@linkcode merge}, allocated at the first merge. */
+  #merging: MergeScratch | null = null;
   #size = 0;
   #total = 0;
 
@@ -188,49 +190,48 @@ export class SpaceSaving {
   merge(other: SpaceSaving): void {
     const min1 = this.#size === this.capacity ? this.#minCount() : 0;
     const min2 = other.#size === other.capacity ? other.#minCount() : 0;
-    const merged: { h: number; o: number; from: SpaceSaving; count: number; error: number }[] = [];
-    const taken = new Uint8Array(other.#size);
+    // Candidates (at most both sizes) in scratch arrays, allocated once per summary.
+    const m = this.#merging ??= new MergeScratch(this.capacity + other.capacity);
+    m.ensure(this.#size + other.#size, other.#size);
+    const taken = m.taken;
+    taken.fill(0, 0, other.#size);
+    let n = 0;
     const keys = this.#keys;
     for (let s = 0; s < this.#size; s++) {
       const o = s << 2;
-      const h = this.#hashes[s];
-      const t = other.#find(h, keys[o], keys[o + 1], keys[o + 2], keys[o + 3]);
+      const t = other.#find(this.#hashes[s], keys[o], keys[o + 1], keys[o + 2], keys[o + 3]);
       if (t >= 0) taken[t] = 1;
-      merged.push({
-        h,
+      m.set(
+        n++,
+        this.#hashes[s],
+        keys,
         o,
-        from: this,
-        count: this.#counts[s] + (t >= 0 ? other.#counts[t] : min2),
-        error: this.#errors[s] + (t >= 0 ? other.#errors[t] : min2),
-      });
+        this.#counts[s] + (t >= 0 ? other.#counts[t] : min2),
+        this.#errors[s] + (t >= 0 ? other.#errors[t] : min2),
+      );
     }
     for (let t = 0; t < other.#size; t++) {
       if (taken[t] === 0) {
-        merged.push({
-          h: other.#hashes[t],
-          o: t << 2,
-          from: other,
-          count: min1 + other.#counts[t],
-          error: min1 + other.#errors[t],
-        });
+        m.set(
+          n++,
+          other.#hashes[t],
+          other.#keys,
+          t << 2,
+          min1 + other.#counts[t],
+          min1 + other.#errors[t],
+        );
       }
     }
-    const word = (e: (typeof merged)[number], i: number) => e.from.#keys[e.o + i] >>> 0;
-    merged.sort((a, b) =>
-      b.count - a.count || word(a, 0) - word(b, 0) || word(a, 1) - word(b, 1) ||
-      word(a, 2) - word(b, 2) || word(a, 3) - word(b, 3)
-    );
-    if (merged.length > this.capacity) merged.length = this.capacity;
-    // Read every key before this summary's own arrays are overwritten.
-    const rows = merged.map((e) => ({
-      ...e,
-      w: [0, 1, 2, 3].map((i) => e.from.#keys[e.o + i] | 0),
-    }));
+    const kept = m.sortTop(n, this.capacity);
     const total = this.#total + other.#total;
     this.reset();
-    for (const e of rows) {
-      this.addHashed(e.h, e.w[0], e.w[1], e.w[2], e.w[3], e.count);
-      this.#errors[this.#size - 1] = e.error;
+    const order = m.order;
+    for (let i = 0; i < kept; i++) {
+      const c = order[i];
+      const o = c << 2;
+      const k = m.keys;
+      this.addHashed(m.hashes[c], k[o], k[o + 1], k[o + 2], k[o + 3], m.counts[c]);
+      this.#errors[this.#size - 1] = m.errors[c];
     }
     this.#total = total;
   }
@@ -327,4 +328,77 @@ function compareEntries(a: SpaceSavingEntry, b: SpaceSavingEntry): number {
     if (a.key[i] !== b.key[i]) return a.key[i] - b.key[i];
   }
   return 0;
+}
+
+/** The candidates of a {@linkcode SpaceSaving.merge}: typed arrays reused across merges. */
+class MergeScratch {
+  keys: Int32Array;
+  hashes: Int32Array;
+  counts: Float64Array;
+  errors: Float64Array;
+  order: Int32Array;
+  taken: Uint8Array;
+
+  constructor(size: number) {
+    this.keys = new Int32Array(size * 4);
+    this.hashes = new Int32Array(size);
+    this.counts = new Float64Array(size);
+    this.errors = new Float64Array(size);
+    this.order = new Int32Array(size);
+    this.taken = new Uint8Array(size);
+  }
+
+  /** Makes room for `size` candidates and `other` flags (summaries of other capacities). */
+  ensure(size: number, other: number): void {
+    if (size > this.hashes.length) {
+      this.keys = new Int32Array(size * 4);
+      this.hashes = new Int32Array(size);
+      this.counts = new Float64Array(size);
+      this.errors = new Float64Array(size);
+      this.order = new Int32Array(size);
+    }
+    if (other > this.taken.length) this.taken = new Uint8Array(other);
+  }
+
+  /** Candidate `i`: the key at `from[o..o+4)` with its hash, count and error. */
+  set(i: number, hash: number, from: Int32Array, o: number, count: number, error: number): void {
+    const k = i << 2;
+    this.keys[k] = from[o];
+    this.keys[k + 1] = from[o + 1];
+    this.keys[k + 2] = from[o + 2];
+    this.keys[k + 3] = from[o + 3];
+    this.hashes[i] = hash;
+    this.counts[i] = count;
+    this.errors[i] = error;
+  }
+
+  /**
+   * Orders candidates `0..n` in {@linkcode order} by count descending, ties by key words
+   * (unsigned) ascending, and returns how many of them to keep (at most `keep`).
+   */
+  sortTop(n: number, keep: number): number {
+    const order = this.order;
+    // Insertion sort: merges hold at most two summaries' counters (128 by default).
+    for (let i = 0; i < n; i++) {
+      let j = i;
+      while (j > 0 && this.#before(i, order[j - 1])) {
+        order[j] = order[j - 1];
+        j--;
+      }
+      order[j] = i;
+    }
+    return n < keep ? n : keep;
+  }
+
+  /** Whether candidate `a` sorts before candidate `b`. */
+  #before(a: number, b: number): boolean {
+    const ca = this.counts[a], cb = this.counts[b];
+    if (ca !== cb) return ca > cb;
+    const k = this.keys;
+    for (let w = 0; w < 4; w++) {
+      const x = k[(a << 2) + w] >>> 0, y = k[(b << 2) + w] >>> 0;
+      if (x !== y) return x < y;
+    }
+    return false;
+  }
 }
