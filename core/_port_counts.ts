@@ -6,13 +6,9 @@
 // in a 16-bit low part (128 KB a table, so a window's two tables stay in a core's L2 cache) and
 // a 32-bit high part allocated at the first carry: exact to 2^48 packets per port.
 
-const PORTS = 65536;
+import type { TopPort } from "./window.ts";
 
-/** A port and its packet count. */
-export interface PortCount {
-  port: number;
-  count: number;
-}
+const PORTS = 65536;
 
 /** Exact packets per port of one window. */
 export class PortCounts {
@@ -45,14 +41,14 @@ export class PortCounts {
   /** Adds `other`'s counts into these. */
   merge(other: PortCounts): void {
     const low = this.#low;
-    const high = this.#highs();
     const from = other.#low;
     for (let p = 0; p < PORTS; p++) {
       const v = low[p] + from[p];
       low[p] = v; // the store keeps the low 16 bits
-      if (v > 0xffff) high[p]++;
+      if (v > 0xffff) this.#highs()[p]++;
     }
     if (other.#carried) {
+      const high = this.#highs();
       const fromHigh = other.#high!;
       for (let p = 0; p < PORTS; p++) high[p] += fromHigh[p];
     }
@@ -66,8 +62,8 @@ export class PortCounts {
   }
 
   /** The `n` ports with the most packets, count descending, ties by port ascending; no zeros. */
-  top(n: number): PortCount[] {
-    const out: PortCount[] = [];
+  top(n: number): TopPort[] {
+    const out: TopPort[] = [];
     if (n <= 0) return out;
     const low = this.#low;
     let floor = 0; // a port must beat this to enter a full list
@@ -92,7 +88,7 @@ export class PortCounts {
  * come in ascending order, so a tie keeps the earlier port ahead); returns the count a port
  * must beat to enter next.
  */
-function enter(out: PortCount[], n: number, port: number, count: number): number {
+function enter(out: TopPort[], n: number, port: number, count: number): number {
   let i = out.length;
   while (i > 0 && out[i - 1].count < count) i--;
   if (i < n) {

@@ -220,7 +220,7 @@ const FRAG_NON_FIRST = Fragment.NON_FIRST;
 
 /**
  * Statistics of the packets of one window, in fixed memory whatever the traffic: about
- * 360 KB with the default top-K of 64 (1.4 MB once a port passes 65535 packets).
+ * 340 KB with the default top-K of 64 (850 KB once ports pass 65535 packets each way).
  *
  * {@linkcode add} runs once per packet and allocates nothing; {@linkcode snapshot} turns the
  * counters into plain {@linkcode WindowStats} (allocation is fine there, once per window).
@@ -230,9 +230,9 @@ const FRAG_NON_FIRST = Fragment.NON_FIRST;
  *
  * Ports are counted exactly (65536 counters each way). Sketches: distinct sources are a
  * HyperLogLog of precision 14 (about 0.8% standard error); top-K tables of addresses are
- * Space-Saving summaries: a key with more than
- * packets / topK packets is always tracked, and snapshots list guaranteed counts (the estimate
- * minus its error bound), which are exact while the keys fit and never overestimate.
+ * Space-Saving summaries: a key with more than packets / topK packets is always tracked, and
+ * snapshots list guaranteed counts (the estimate minus its error bound), which are exact while
+ * the keys fit and never overestimate.
  *
  * Source entropy is estimated from 4096 buckets indexed by the source address hash: it is
  * exact while no two sources share a bucket (a handful of sources; with tens of sources a
@@ -410,9 +410,9 @@ export class Window {
   }
 
   /**
-   * Adds `other` into this window: counters and histograms add, distinct-source registers
-   * take the maximum, port counts add, top-K tables merge (their overestimate bounds add). The result covers
-   * from the earlier start to the later end: `start = min(starts)`,
+   * Adds `other` into this window: counters, histograms and port counts add, distinct-source
+   * registers take the maximum, top-K tables merge (their overestimate bounds add). The result
+   * covers from the earlier start to the later end: `start = min(starts)`,
    * `seconds = max(ends) - start` (so consecutive one-second windows give N seconds).
    */
   merge(other: Window): void {

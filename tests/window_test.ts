@@ -484,6 +484,17 @@ Deno.test("Window counts ports exactly past 16 bits, through merges and resets",
   b.merge(a);
   b.merge(a);
   assertEquals(b.snapshot(1).top_dst_ports, [{ port: 27015, count: 394_000 }]);
+  // Counts under 65536 each that pass it when merged.
+  const c = new Window();
+  c.reset(101);
+  m.dstPort = 443;
+  for (let i = 0; i < 40_000; i++) c.add(m);
+  b.merge(c);
+  b.merge(c);
+  assertEquals(b.snapshot(2).top_dst_ports, [
+    { port: 27015, count: 394_000 },
+    { port: 443, count: 80_000 },
+  ]);
   b.reset(102);
   a.reset(102);
   assertEquals([b.snapshot().top_dst_ports, a.snapshot().top_dst_ports], [[], []]);
