@@ -10,7 +10,7 @@
  * its process (and descendants) from /proc, read just before the flood and again 1 s after it,
  * before SIGTERM. Then the agent idles on the quiet veth for 10 s: CPU % and VmRSS.
  *
- * Two passes. Pinned (the verdict): the sender runs on CPU 0 and the capturer on the last CPU.
+ * Two passes. Pinned (the verdict; `ROUNDS=N` repeats it and judges the median): the sender runs on CPU 0 and the capturer on the last CPU.
  * The kernel's receive path of a veth flood (veth, IP, UDP, ICMP errors, the copy into the
  * capture ring) runs in softirq on the sender's CPU and is charged to whichever task is current
  * there: pinning keeps that work out of the capturer's account, so its CPU time is its own.
@@ -37,6 +37,8 @@ const SETTLE_MS = 500;
 const DRAIN_MS = 1000;
 const CLI = new URL("../cli/main.ts", import.meta.url).pathname;
 const TARGET_CPU_PER_MPKT = 0.45;
+/** Rounds of the pinned pass (`ROUNDS=N`); with several, the verdict takes the median. */
+const ROUNDS = Math.max(1, Number(Deno.env.get("ROUNDS") ?? 1));
 
 /** One measured (or failed) capturer. */
 interface Row {
@@ -290,11 +292,10 @@ async function idle(pair: NetnsPair, dir: string): Promise<string> {
 }
 
 function table(rows: Row[]): string {
-  const ref = rows.find((r) => r.reference && r.cpu !== undefined && r.sent);
-  const refRate = ref ? ref.cpu! / (ref.sent! / 1e6) : null;
+  const refRate = perMillion(rows.find((r) => r.reference));
   const head = ["capturer", "sent", "seen", "drops", "CPU s", "CPU s/Mpkt", "vs tcpdump", "notes"];
   const cells = rows.map((r) => {
-    const perM = r.cpu !== undefined && r.sent ? r.cpu / (r.sent / 1e6) : null;
+    const perM = perMillion(r);
     const num = (v: number | null | undefined) => v === undefined || v === null ? "-" : String(v);
     return [
       r.name,
@@ -314,14 +315,49 @@ function table(rows: Row[]): string {
   return [line(head), ...cells.map(line)].join("\n");
 }
 
-function verdict(rows: Row[]): string {
-  const agent = rows.find((r) => r.name.startsWith("ftagent (pcap_enabled true)"));
-  if (!agent || agent.cpu === undefined || !agent.sent) return "target: agent not measured";
-  const perM = agent.cpu / (agent.sent / 1e6);
-  const ok = perM <= TARGET_CPU_PER_MPKT && agent.drops === 0;
+/** CPU s per million packets of a row, or null when it was not measured. */
+function perMillion(r: Row | undefined): number | null {
+  return r && r.cpu !== undefined && r.sent ? r.cpu / (r.sent / 1e6) : null;
+}
+
+function median(values: number[]): number {
+  const v = [...values].sort((a, b) => a - b);
+  return v.length % 2 === 1 ? v[v.length >> 1] : (v[v.length / 2 - 1] + v[v.length / 2]) / 2;
+}
+
+/** Per capturer over the rounds: median and range of CPU s/Mpkt, and the median ratio to tcpdump. */
+function summary(rounds: Row[][]): string {
+  const lines = rounds[0].map(({ name }) => {
+    const values: number[] = [];
+    const ratios: number[] = [];
+    for (const rows of rounds) {
+      const v = perMillion(rows.find((r) => r.name === name));
+      const ref = perMillion(rows.find((r) => r.reference));
+      if (v === null) continue;
+      values.push(v);
+      if (ref) ratios.push(v / ref);
+    }
+    if (values.length === 0) return `  ${name}: not measured`;
+    const range = `${Math.min(...values).toFixed(3)}-${Math.max(...values).toFixed(3)}`;
+    const vs = ratios.length > 0 ? `, ${median(ratios).toFixed(2)}x tcpdump` : "";
+    return `  ${name}: median ${median(values).toFixed(3)} CPU-s/Mpkt (${range})${vs}`;
+  });
+  return lines.join("\n");
+}
+
+function verdict(rounds: Row[][]): string {
+  const agents = rounds.map((rows) =>
+    rows.find((r) => r.name.startsWith("ftagent (pcap_enabled true)"))
+  );
+  const values = agents.map(perMillion).filter((v) => v !== null);
+  if (values.length === 0) return "target: agent not measured";
+  const drops = agents.some((a) => a?.drops !== 0) ? "some" : "0";
+  const perM = median(values);
+  const ok = perM <= TARGET_CPU_PER_MPKT && drops === "0";
+  const what = values.length > 1 ? `median of ${values.length} rounds` : "one round";
   return `target (<= ${TARGET_CPU_PER_MPKT} CPU-s per million packets, 0 kernel drops): ${
     ok ? "met" : "NOT met"
-  } (${perM.toFixed(3)} CPU-s/Mpkt, ${agent.drops ?? "?"} drops)`;
+  } (${perM.toFixed(3)} CPU-s/Mpkt, ${what}; ${drops} drops)`;
 }
 
 if (Deno.build.os !== "linux" || Deno.uid() !== 0) {
@@ -333,7 +369,8 @@ const dir = await Deno.makeTempDir({ prefix: "ftagent-live-bench-" });
 let pair: NetnsPair | null = null;
 try {
   pair = await createNetnsPair();
-  const pinned = await runAll(pair, dir, true);
+  const pinned: { rows: Row[]; how: string }[] = [];
+  for (let round = 0; round < ROUNDS; round++) pinned.push(await runAll(pair, dir, true));
   const unpinned = await runAll(pair, dir, false);
   const idleLine = await idle(pair, dir);
   const kernel = (await Deno.readTextFile("/proc/sys/kernel/osrelease")).trim();
@@ -344,15 +381,21 @@ try {
   console.log("CPU s = utime+stime of the capturer from just before the flood to 1 s after it;");
   console.log("CPU s/Mpkt is per million packets sent; vs tcpdump compares with the first");
   console.log("tcpdump row; seen can exceed sent by a few ICMP port-unreachable replies from b.");
-  console.log(
-    `\npinned: ${pinned.how}, each capturer on CPU ${CAPTURE_CPU} (its own CPU time only):\n`,
-  );
-  console.log(table(pinned.rows));
+  pinned.forEach(({ rows, how }, round) => {
+    const of = ROUNDS > 1 ? ` (round ${round + 1} of ${ROUNDS})` : "";
+    console.log(
+      `\npinned${of}: ${how}, each capturer on CPU ${CAPTURE_CPU} (its own CPU time only):\n`,
+    );
+    console.log(table(rows));
+  });
+  if (ROUNDS > 1) {
+    console.log(`\npinned, over ${ROUNDS} rounds:\n${summary(pinned.map((p) => p.rows))}`);
+  }
   console.log(
     `\nunpinned: ${unpinned.how}, capturers on any CPU (charged part of the flood's kernel work):\n`,
   );
   console.log(table(unpinned.rows));
-  console.log(`\n${verdict(pinned.rows)} (pinned pass)`);
+  console.log(`\n${verdict(pinned.map((p) => p.rows))} (pinned pass)`);
   console.log(idleLine);
   console.log(`(whole run ${((performance.now() - started) / 1000).toFixed(0)} s)`);
 } finally {
