@@ -10,12 +10,13 @@
  * its process (and descendants) from /proc, read just before the flood and again 1 s after it,
  * before SIGTERM. Then the agent idles on the quiet veth for 10 s: CPU % and VmRSS.
  *
- * Two passes. Pinned (the verdict; `ROUNDS=N` repeats it and judges the median): the sender runs on CPU 0 and the capturer on the last CPU.
- * The kernel's receive path of a veth flood (veth, IP, UDP, ICMP errors, the copy into the
- * capture ring) runs in softirq on the sender's CPU and is charged to whichever task is current
- * there: pinning keeps that work out of the capturer's account, so its CPU time is its own.
- * Unpinned: the sender and the capturer share every CPU, and each capturer carries an
- * arbitrary part of the flood's kernel work (the more often it wakes, the more).
+ * Two passes. Pinned (the verdict; `ROUNDS=N` repeats it and judges the median): the sender
+ * runs on CPU 0 and the capturer on the last CPU. The kernel's receive path of a veth flood
+ * (veth, IP, UDP, ICMP errors, the copy into the capture ring) runs in softirq on the sender's
+ * CPU and is charged to whichever task is current there: pinning keeps that work out of the
+ * capturer's account, so its CPU time is its own. Unpinned: the sender and the capturer share
+ * every CPU, and each capturer carries an arbitrary part of the flood's kernel work (the more
+ * often it wakes, the more).
  *
  * @module
  */

@@ -19,7 +19,7 @@ export class PortCounts {
   /** Whether `#high` may hold non-zero counts (so a reset must clear it). */
   #carried = false;
 
-  /** Counts one packet to or from `port` (0-65535). Hot path: allocates nothing after the first carry. */
+  /** Counts one packet to or from `port` (0-65535). Hot path: no allocation after a first carry. */
   add(port: number): void {
     const low = this.#low;
     const v = low[port] + 1;

@@ -53,8 +53,7 @@ export class PacketRing {
   readonly #wireLen: Uint32Array;
   readonly #tsUs: Float64Array;
   readonly #linktype: Uint32Array;
-  readonly #slots: number;
-  /** `#slots - 1`: frame `seq` is in slot `seq & #mask`. */
+  /** Slots - 1 (slots are a power of two): frame `seq` is in slot `seq & #mask`. */
   readonly #mask: number;
   /** Sequence number of the oldest frame held, and of the next frame pushed. */
   #first = 0;
@@ -72,17 +71,16 @@ export class PacketRing {
     const bytes = options.bytes ?? 16 * 1024 * 1024;
     let slots = 1;
     while (slots < (options.slots ?? 262_144)) slots *= 2;
-    this.#slots = slots;
     this.#mask = slots - 1;
     this.snaplen = Math.min(options.snaplen ?? 256, bytes - 4);
-    if (!(this.snaplen > 0 && this.#slots > 0)) throw new RangeError("empty packet ring");
+    if (!(this.snaplen > 0)) throw new RangeError("empty packet ring");
     this.#buf = new Uint8Array(bytes);
     this.#copier = new ByteCopier(this.#buf);
-    this.#offset = new Uint32Array(this.#slots);
-    this.#capLen = new Uint32Array(this.#slots);
-    this.#wireLen = new Uint32Array(this.#slots);
-    this.#tsUs = new Float64Array(this.#slots);
-    this.#linktype = new Uint32Array(this.#slots);
+    this.#offset = new Uint32Array(slots);
+    this.#capLen = new Uint32Array(slots);
+    this.#wireLen = new Uint32Array(slots);
+    this.#tsUs = new Float64Array(slots);
+    this.#linktype = new Uint32Array(slots);
   }
 
   /** Frames held. */
@@ -118,7 +116,10 @@ export class PacketRing {
     this.#blockPos = pos;
   }
 
-  /** Copies one frame in (at most `snaplen` bytes of it), evicting the oldest as needed. */
+  /**
+   * Adds one frame (at most `snaplen` bytes of it), evicting the oldest as needed: copied, or
+   * only indexed when its batch was copied in one block.
+   */
   push(
     buf: Uint8Array,
     offset: number,
