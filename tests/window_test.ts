@@ -503,6 +503,54 @@ Deno.test("Window counts ports exactly past 16 bits, through merges and resets",
   assertEquals(a.snapshot().top_dst_ports, [{ port: 53, count: 1 }]);
 });
 
+Deno.test("Window top port lists are exact around the 2^15 and floor boundaries", () => {
+  const m = new PacketMeta();
+  m.ipVersion = 4;
+  m.protocol = IpProto.UDP;
+  m.wireLen = 60;
+  m.srcPort = 40000;
+  const fill = (w: Window, counts: Record<number, number>) => {
+    for (const [port, n] of Object.entries(counts)) {
+      m.dstPort = Number(port);
+      for (let i = 0; i < n; i++) w.add(m);
+    }
+  };
+  const a = new Window();
+  a.reset(100);
+  // Neighbouring ports (one 32-bit pair) under and over 2^15, and lists whose floor passes it.
+  fill(a, { 7: 1, 80: 30_000, 81: 5, 1000: 33_000, 2000: 36_000, 3000: 32_767, 4000: 34_000 });
+  assertEquals(a.snapshot(2).top_dst_ports, [
+    { port: 2000, count: 36_000 },
+    { port: 4000, count: 34_000 },
+  ]);
+  const b = new Window();
+  b.reset(100);
+  fill(b, { 80: 10_000, 81: 3, 3000: 2 });
+  b.merge(a);
+  assertEquals(b.snapshot(3).top_dst_ports, [
+    { port: 80, count: 40_000 },
+    { port: 2000, count: 36_000 },
+    { port: 4000, count: 34_000 },
+  ]);
+  b.merge(a); // port 80 carries, 3000 reaches 65,536 exactly
+  assertEquals(b.snapshot(4).top_dst_ports, [
+    { port: 2000, count: 72_000 },
+    { port: 80, count: 70_000 },
+    { port: 4000, count: 68_000 },
+    { port: 1000, count: 66_000 },
+  ]);
+  assertEquals(b.snapshot(100).top_dst_ports.slice(4), [
+    { port: 3000, count: 65_536 },
+    { port: 81, count: 13 },
+    { port: 7, count: 2 },
+  ]);
+  // Just over a small floor (port 9, a pair after the list filled); ties keep the lower port.
+  const c = new Window();
+  c.reset(100);
+  fill(c, { 5: 100, 6: 100, 9: 101, 10: 100 });
+  assertEquals(c.snapshot(2).top_dst_ports, [{ port: 9, count: 101 }, { port: 5, count: 100 }]);
+});
+
 Deno.test("Window counts bytes exactly past the integer counters' range", () => {
   const window = new Window();
   window.reset(1_700_000_000);
