@@ -98,14 +98,17 @@ export class RateTable {
 
   /** Counts a decoded packet in its destination's row; returns the row. Allocation-free. */
   add(meta: PacketMeta): number {
-    // Small on purpose, so the pipeline inlines it: the last destination is remembered (a
-    // flood), the others are looked up.
+    // Small on purpose, so the pipeline inlines it: the two last destinations are remembered
+    // (a flood; a host's IPv4 and IPv6 addresses), the others are looked up.
     const d = meta.dst;
-    let row = this.#aRow;
-    if (
-      (d[3] | 0) !== this.#a3 || (d[2] | 0) !== this.#a2 || (d[1] | 0) !== this.#a1 ||
-      (d[0] | 0) !== this.#a0 || meta.ipVersion === 0 || meta.malformed !== 0
-    ) row = this.#rowOf(meta);
+    const w0 = d[0] | 0, w1 = d[1] | 0, w2 = d[2] | 0, w3 = d[3] | 0;
+    let row: number;
+    if (meta.ipVersion === 0 || meta.malformed !== 0) row = this.capacity;
+    else if (w3 === this.#a3 && w2 === this.#a2 && w1 === this.#a1 && w0 === this.#a0) {
+      row = this.#aRow;
+    } else if (w3 === this.#b3 && w2 === this.#b2 && w1 === this.#b1 && w0 === this.#b0) {
+      row = this.#bRow;
+    } else row = this.#remember(w0, w1, w2, w3);
     this.#kinds[row * KIND_COUNT + packetKind(meta)]++;
     const bytes = this.#bytes[row] + meta.wireLen;
     if (bytes < SPILL_BYTES) this.#bytes[row] = bytes;
@@ -119,15 +122,9 @@ export class RateTable {
     this.#bytes[row] = 0;
   }
 
-  /** The row of a packet that is not to the last destination; it becomes the last. */
-  #rowOf(meta: PacketMeta): number {
-    if (meta.ipVersion === 0 || meta.malformed !== 0) return this.capacity;
-    const d = meta.dst;
-    const w0 = d[0] | 0, w1 = d[1] | 0, w2 = d[2] | 0, w3 = d[3] | 0;
-    // The one before is remembered too: a host's IPv4 and IPv6 addresses, two busy servers.
-    const row = w3 === this.#b3 && w2 === this.#b2 && w1 === this.#b1 && w0 === this.#b0
-      ? this.#bRow
-      : this.#find(w0, w1, w2, w3, true);
+  /** The row of a destination that is neither remembered one; it replaces the older one. */
+  #remember(w0: number, w1: number, w2: number, w3: number): number {
+    const row = this.#find(w0, w1, w2, w3, true);
     this.#b0 = this.#a0;
     this.#b1 = this.#a1;
     this.#b2 = this.#a2;
