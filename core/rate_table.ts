@@ -23,8 +23,6 @@ export const SLOTS = 10;
 export const SLOT_US = 1_000_000 / SLOTS;
 /** Slots in the ring: the SLOTS completed ones the sums cover, and the one counting now. */
 const RING = SLOTS + 1;
-/** A row's slot bytes move from the integer counter to the float one at this size. */
-const SPILL_BYTES = 0x40000000;
 
 /**
  * Vector counters per destination row and slot. Row `capacity` is the shared row of untracked
@@ -52,13 +50,8 @@ export class RateTable {
 
   /** Packets per kind of each row in the slot being counted: `row * KIND_COUNT + kind`. */
   readonly #kinds: Int32Array;
-  /**
-   * Bytes of each row in the slot being counted: integer arrays, because V8 adds integers
-   * kept in a Float64Array through float-to-integer conversions, several times slower. A row's
-   * count moves to `#spilled` before it could overflow.
-   */
-  readonly #bytes: Int32Array;
-  readonly #spilled: Float64Array;
+  /** Bytes of each row in the slot being counted (floats: exact to 2^53 bytes a slot). */
+  readonly #bytes: Float64Array;
 
   readonly #index: Int32Array;
   readonly #mask: number;
@@ -83,8 +76,7 @@ export class RateTable {
     this.#bRow = capacity;
     this.counters = new Float64Array((capacity + 1) * RING * VECTOR_COUNT);
     this.#kinds = new Int32Array((capacity + 1) * KIND_COUNT);
-    this.#bytes = new Int32Array(capacity + 1);
-    this.#spilled = new Float64Array(capacity + 1);
+    this.#bytes = new Float64Array(capacity + 1);
     this.sums = new Float64Array((capacity + 1) * VECTOR_COUNT);
     this.keys = new Int32Array(capacity * 4);
     this.used = new Uint8Array(capacity);
@@ -110,16 +102,8 @@ export class RateTable {
       row = this.#bRow;
     } else row = this.#remember(w0, w1, w2, w3);
     this.#kinds[row * KIND_COUNT + packetKind(meta)]++;
-    const bytes = this.#bytes[row] + meta.wireLen;
-    if (bytes < SPILL_BYTES) this.#bytes[row] = bytes;
-    else this.#spill(row, bytes);
+    this.#bytes[row] += meta.wireLen;
     return row;
-  }
-
-  /** Moves a row's slot bytes (`bytes`, this packet's included) to the float counter. */
-  #spill(row: number, bytes: number): void {
-    this.#spilled[row] += bytes;
-    this.#bytes[row] = 0;
   }
 
   /** The row of a destination that is neither remembered one; it replaces the older one. */
@@ -161,9 +145,8 @@ export class RateTable {
       if (row < this.capacity && !this.used[row]) continue;
       const base = (row * RING + this.slot) * VECTOR_COUNT;
       addKinds(this.#kinds, row * KIND_COUNT, this.counters, base);
-      this.counters[base + Vector.BYTES] += this.#bytes[row] + this.#spilled[row];
+      this.counters[base + Vector.BYTES] += this.#bytes[row];
       this.#bytes[row] = 0;
-      this.#spilled[row] = 0;
       completeVectors(this.counters, base);
     }
   }
@@ -206,7 +189,6 @@ export class RateTable {
     this.sums.fill(0);
     this.#kinds.fill(0);
     this.#bytes.fill(0);
-    this.#spilled.fill(0);
   }
 
   /**
@@ -293,9 +275,8 @@ export class RateTable {
       kinds[shared * KIND_COUNT + k] += kinds[row * KIND_COUNT + k];
       kinds[row * KIND_COUNT + k] = 0;
     }
-    this.#spilled[shared] += this.#bytes[row] + this.#spilled[row];
+    this.#bytes[shared] += this.#bytes[row];
     this.#bytes[row] = 0;
-    this.#spilled[row] = 0;
     this.#forget(row);
   }
 
