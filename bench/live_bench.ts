@@ -71,7 +71,7 @@ interface Traffic {
 /** The CPU the capturer is pinned to in the pinned pass (the sender takes CPU 0). */
 const CAPTURE_CPU = String(navigator.hardwareConcurrency - 1);
 
-async function makeFlood(
+async function makeTraffic(
   pair: NetnsPair,
   dir: string,
   pinned: boolean,
@@ -225,7 +225,7 @@ async function runAll(
   dir: string,
   pinned: boolean,
 ): Promise<{ rows: Row[]; how: string }> {
-  const { traffic, how } = await makeFlood(pair, dir, pinned);
+  const { traffic, how } = await makeTraffic(pair, dir, pinned);
   const pin = pinned ? ["taskset", "-c", CAPTURE_CPU] : [];
   const deno = Deno.execPath();
   const rows: Row[] = [];

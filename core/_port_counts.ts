@@ -105,6 +105,7 @@ export class PortCounts {
     const high = this.#high;
     let floor = 0; // a port must beat this to enter a full list
     let lift = liftOver(floor);
+    // Written twice: one loop over every pair is about a quarter faster than the block loop.
     if (high === null || !this.#carried) {
       for (let i = 0; i < PORTS / 2; i++) {
         const x = pairs[i];
