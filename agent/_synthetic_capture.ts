@@ -1,7 +1,7 @@
 // A small synthetic capture for the self-test: benign web and DNS traffic, then a SYN flood
 // from spoofed sources on one address, then benign traffic again. Hand-built Ethernet / IPv4 /
 // TCP / UDP frames (product code does not use the test builders), deterministic.
-import { PcapBuilder } from "../core/pcap_writer.ts";
+import { PcapBuilder } from "../core/packet/mod.ts";
 
 /** LINKTYPE_ETHERNET. */
 const LINKTYPE_ETHERNET = 1;

@@ -6,7 +6,7 @@
  * @module
  */
 
-import type { IncidentEvent } from "../core/incident.ts";
+import type { IncidentEvent } from "../core/detect/mod.ts";
 
 /** Something that acts on incident events, possibly slowly. */
 export interface Listener {

@@ -8,11 +8,10 @@
  * @module
  */
 
-import { defaultConfig, type DetectionConfig } from "../core/config.ts";
-import { Detector } from "../core/detector.ts";
-import type { IncidentEvent } from "../core/incident.ts";
-import { CaptureParser } from "../core/pcap_format.ts";
-import { Pipeline } from "../core/pipeline.ts";
+import { defaultConfig, type DetectionConfig } from "../core/config/mod.ts";
+import { Detector, type IncidentEvent } from "../core/detect/mod.ts";
+import { CaptureParser } from "../core/packet/mod.ts";
+import { Pipeline } from "../core/traffic/mod.ts";
 import { syntheticCapture, type SyntheticPlan } from "./_synthetic_capture.ts";
 
 /** The flooded address of the synthetic capture. */

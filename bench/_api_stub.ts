@@ -1,6 +1,6 @@
 // The stand-in control plane in its own process (so it does not share the measured event
 // loop): prints its port, serves until killed.
-import { FlowtriqServer } from "../tests/_flowtriq_server.ts";
+import { FlowtriqServer } from "../tests/support/flowtriq_server.ts";
 
 const server = new FlowtriqServer();
 server.up();

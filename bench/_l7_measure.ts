@@ -1,11 +1,8 @@
 // One L7 benchmark measurement in a fresh process: `deno run -A bench/_l7_measure.ts MODE FILE`
 // prints the wall and CPU seconds of one pass (read, parse, windows or detection) and the
 // line counts.
-import { LogParser } from "../core/access_log.ts";
-import { defaultConfig } from "../core/config.ts";
-import { L7Detector } from "../core/l7_detector.ts";
-import { L7Window } from "../core/l7_window.ts";
-import { LineSplitter } from "../core/line_splitter.ts";
+import { L7Detector, L7Window, LineSplitter, LogParser } from "../core/l7/mod.ts";
+import { defaultConfig } from "../core/config/mod.ts";
 
 const [mode, path] = Deno.args;
 const parser = new LogParser("combined");

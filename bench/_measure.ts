@@ -1,11 +1,10 @@
 // One benchmark measurement in a fresh process (so no configuration inherits another's JIT
 // state): `deno run -A bench/_measure.ts READER MODE FILE` prints the seconds of one pass.
-import { defaultConfig } from "../core/config.ts";
-import { Detector } from "../core/detector.ts";
-import type { PacketSink } from "../core/packet.ts";
-import { Pipeline } from "../core/pipeline.ts";
-import { FileSource } from "../agent/file_source.ts";
-import { LibpcapFileSource } from "../agent/libpcap_source.ts";
+import { defaultConfig } from "../core/config/mod.ts";
+import { Detector } from "../core/detect/mod.ts";
+import type { PacketSink } from "../core/packet/mod.ts";
+import { Pipeline } from "../core/traffic/mod.ts";
+import { FileSource, LibpcapFileSource } from "../agent/capture/mod.ts";
 
 const [reader, mode, path] = Deno.args;
 

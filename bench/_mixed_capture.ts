@@ -1,9 +1,17 @@
 // Writes the benchmark's mixed capture: TCP/UDP/ICMP over IPv4 and IPv6, VLAN tags,
 // fragments and random spoofed sources, from a handful of frame templates.
-import { pcapFileHeader, writePcapRecordHeader } from "../core/pcap_writer.ts";
-import { LinkType, TcpFlag } from "../core/packet.ts";
-import { eth, EtherType, icmp, ipv4, type Ipv4Opts, ipv6, tcp, udp } from "../tests/_frames.ts";
-import { xorshift32 } from "../tests/_random.ts";
+import { LinkType, pcapFileHeader, TcpFlag, writePcapRecordHeader } from "../core/packet/mod.ts";
+import {
+  eth,
+  EtherType,
+  icmp,
+  ipv4,
+  type Ipv4Opts,
+  ipv6,
+  tcp,
+  udp,
+} from "../tests/support/frames.ts";
+import { xorshift32 } from "../tests/support/random.ts";
 
 const SNAPLEN = 128;
 

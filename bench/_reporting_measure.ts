@@ -6,12 +6,12 @@
 // late behind the recorded pace (paced), with the outbox depth at the end.
 import { cpuUsage } from "node:process";
 import { getLogger } from "@logtape/logtape";
-import { defaultConfig } from "../core/config.ts";
-import { Detector } from "../core/detector.ts";
-import { Pipeline } from "../core/pipeline.ts";
-import { FileSource } from "../agent/file_source.ts";
+import { defaultConfig } from "../core/config/mod.ts";
+import { Detector } from "../core/detect/mod.ts";
+import { Pipeline } from "../core/traffic/mod.ts";
+import { FileSource } from "../agent/capture/mod.ts";
 import { Listeners } from "../agent/listeners.ts";
-import { openStateDb } from "../agent/state_db.ts";
+import { openStateDb } from "../agent/state/mod.ts";
 import { startReporting } from "../cli/_reporting.ts";
 
 const [mode, apiBase, path] = Deno.args;

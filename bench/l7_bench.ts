@@ -10,7 +10,7 @@
  * @module
  */
 
-import { LogGenerator } from "../tests/_access_logs.ts";
+import { LogGenerator } from "../tests/support/access_logs.ts";
 
 const lines = Number(Deno.args[0] ?? 2_000_000);
 const path = `${Deno.env.get("TMPDIR") ?? "/tmp"}/ftagent-bench-access-${lines}.log`;

@@ -25,7 +25,7 @@
  * @module
  */
 
-import { createNetnsPair, hasCommand, type NetnsPair } from "../tests/_netns.ts";
+import { createNetnsPair, hasCommand, type NetnsPair } from "../tests/support/netns.ts";
 import { cpuSeconds, rssMiB, sleep, Watched } from "./_live_proc.ts";
 import {
   FASTNETMON_PROMETHEUS_PORT,

@@ -11,8 +11,8 @@
  */
 
 import { writeMixedCapture } from "./_mixed_capture.ts";
-import { CORPUS } from "../tests/_cli.ts";
-import { framesOf, webFrames, writeSplice } from "../tests/_splice.ts";
+import { CORPUS } from "../tests/support/cli.ts";
+import { framesOf, webFrames, writeSplice } from "../tests/support/splice.ts";
 
 const packets = Number(Deno.args[0] ?? 2_000_000);
 const FAST_PAIRS = 15;

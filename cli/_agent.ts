@@ -8,13 +8,13 @@
  */
 
 import type { Logger } from "@logtape/logtape";
-import type { Config } from "../core/config.ts";
-import { LastSecond } from "../core/last_second.ts";
-import type { PacketSink } from "../core/packet.ts";
-import { Pipeline } from "../core/pipeline.ts";
+import type { Config } from "../core/config/mod.ts";
+import { LastSecond } from "../core/report/mod.ts";
+import type { PacketSink } from "../core/packet/mod.ts";
+import { Pipeline } from "../core/traffic/mod.ts";
 import { Listeners } from "../agent/listeners.ts";
-import { PcapRecorder } from "../agent/pcap_recorder.ts";
-import type { CaptureSource } from "../agent/source.ts";
+import { PcapRecorder } from "../agent/evidence/mod.ts";
+import type { CaptureSource } from "../agent/capture/mod.ts";
 import { startAlerts } from "./_alerts.ts";
 import { logIncident, persistentDetector } from "./_detection.ts";
 import { L7Part } from "./_l7.ts";

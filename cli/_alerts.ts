@@ -2,7 +2,7 @@
 // service (`alerts` in the config) and queues it in the outbox (channel "alert:<kind>", key
 // "<incident id>:<event>"; updates add their time), and one sender per service.
 import type { Logger } from "@logtape/logtape";
-import type { AlertsConfig } from "../core/_config_standalone.ts";
+import type { AlertsConfig, Config } from "../core/config/mod.ts";
 import {
   type AlertFacts,
   alertFacts,
@@ -11,13 +11,11 @@ import {
   slackMessage,
   teamsMessage,
   webhookBody,
-} from "../core/alert_message.ts";
-import type { Config } from "../core/config.ts";
-import type { IncidentEvent } from "../core/incident.ts";
-import { ALERT_KINDS, alertDeliver, type AlertKind } from "../agent/alert_delivery.ts";
+} from "../core/report/mod.ts";
+import type { IncidentEvent } from "../core/detect/mod.ts";
+import { ALERT_KINDS, alertDeliver, type AlertKind, type Deliver } from "../agent/report/mod.ts";
 import type { Listeners } from "../agent/listeners.ts";
-import type { Outbox } from "../agent/outbox.ts";
-import type { Deliver } from "../agent/sender.ts";
+import type { Outbox } from "../agent/state/mod.ts";
 
 /** What alerts need from the reporting layer. */
 export interface AlertOutlet {

@@ -5,8 +5,8 @@
  * @module
  */
 
-import { type Config, defaultConfig } from "../core/config.ts";
-import { loadConfigFile } from "../agent/config_file.ts";
+import { type Config, defaultConfig } from "../core/config/mod.ts";
+import { loadConfigFile } from "../agent/config/mod.ts";
 
 /** The defaults without `path`; else the file's config (a bad file throws one line). */
 export async function offlineConfig(path: string | undefined): Promise<Config> {

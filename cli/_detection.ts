@@ -1,10 +1,9 @@
 // What the live commands (the agent and `capture`) share: a detector whose learned baseline
 // lives in `state_dir/baseline.json`, and the incident log line.
 import type { Logger } from "@logtape/logtape";
-import type { Config } from "../core/config.ts";
-import { Detector } from "../core/detector.ts";
-import type { IncidentEvent } from "../core/incident.ts";
-import { loadBaseline, saveBaseline } from "../agent/baseline_store.ts";
+import type { Config } from "../core/config/mod.ts";
+import { Detector, type IncidentEvent } from "../core/detect/mod.ts";
+import { loadBaseline, saveBaseline } from "../agent/state/mod.ts";
 
 /** A detector and the way to save its baseline. */
 export interface PersistentDetector {

@@ -1,7 +1,7 @@
 // `ftagent incidents show`: one stored incident in full, as text. Every event field is read
 // defensively: a stored event from an older or newer agent prints what it has.
-import type { StoredIncidentDetail } from "../agent/incident_store.ts";
-import { formatBps, formatDuration, formatPps } from "../core/human_units.ts";
+import type { StoredIncidentDetail } from "../agent/state/mod.ts";
+import { formatBps, formatDuration, formatPps } from "../core/report/mod.ts";
 
 /** The text of one incident: what, where, when, how big, the evidence and the capture. */
 export function incidentDetail(incident: StoredIncidentDetail, pcapExists: boolean): string {

@@ -9,17 +9,19 @@
  */
 
 import type { Logger } from "@logtape/logtape";
-import type { Config } from "../core/config.ts";
-import { LogParser } from "../core/access_log.ts";
-import type { IncidentEvent } from "../core/incident.ts";
-import { L7Detector } from "../core/l7_detector.ts";
-import { l7MetricsBody } from "../core/l7_metrics.ts";
-import type { L7WindowStats } from "../core/l7_window.ts";
-import { loadBaseline, saveBaseline } from "../agent/baseline_store.ts";
-import { LogTailer, type TailedFileStats } from "../agent/log_tailer.ts";
-import { detectWebServers, logsToFollow, type WebServerInfo } from "../agent/web_servers.ts";
-import type { Outbox } from "../agent/outbox.ts";
-import { FLOWTRIQ_CHANNEL } from "../agent/flowtriq_delivery.ts";
+import type { Config } from "../core/config/mod.ts";
+import { L7Detector, type L7WindowStats, LogParser } from "../core/l7/mod.ts";
+import type { IncidentEvent } from "../core/detect/mod.ts";
+import { l7MetricsBody } from "../core/report/mod.ts";
+import { loadBaseline, type Outbox, saveBaseline } from "../agent/state/mod.ts";
+import {
+  detectWebServers,
+  logsToFollow,
+  LogTailer,
+  type TailedFileStats,
+  type WebServerInfo,
+} from "../agent/l7/mod.ts";
+import { FLOWTRIQ_CHANNEL } from "../agent/report/mod.ts";
 
 /** Wall-clock delay (ms) before a second of log time is closed without a later line. */
 const QUIET_CLOSE_LAG_MS = 1500;

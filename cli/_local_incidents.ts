@@ -4,8 +4,8 @@
 import type { DatabaseSync } from "node:sqlite";
 import { join } from "node:path";
 import type { Logger } from "@logtape/logtape";
-import type { Config } from "../core/config.ts";
-import { IncidentStore } from "../agent/incident_store.ts";
+import type { Config } from "../core/config/mod.ts";
+import { IncidentStore } from "../agent/state/mod.ts";
 import type { Listeners } from "../agent/listeners.ts";
 
 const PRUNE_MS = 3600_000;

@@ -2,13 +2,17 @@
 // command handler, the expiry sweep, and undo at shutdown.
 import type { DatabaseSync } from "node:sqlite";
 import type { Logger } from "@logtape/logtape";
-import type { Config } from "../core/config.ts";
-import { CloudflareClient, Enforcer } from "../agent/enforcer.ts";
-import { firewallBackend } from "../agent/firewall.ts";
-import { hostAllowlist } from "../agent/host_allowlist.ts";
+import type { Config } from "../core/config/mod.ts";
+import {
+  CloudflareClient,
+  type CommandOutcome,
+  Enforcer,
+  firewallBackend,
+  hostAllowlist,
+  Mitigator,
+} from "../agent/mitigate/mod.ts";
 import type { Listener } from "../agent/listeners.ts";
-import { type CommandOutcome, Mitigator } from "../agent/mitigation.ts";
-import { MitigationStore } from "../agent/mitigation_store.ts";
+import { MitigationStore } from "../agent/state/mod.ts";
 
 const SWEEP_MS = 5000;
 

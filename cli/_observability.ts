@@ -3,17 +3,19 @@
 // the capture loop's liveness (ticks, or packets flowing) for /health.
 import process from "node:process";
 import type { Logger } from "@logtape/logtape";
-import type { AgentSnapshot, ReportingSnapshot } from "../core/agent_metrics.ts";
-import type { Config } from "../core/config.ts";
-import type { Detector } from "../core/detector.ts";
-import { RATE_NAMES } from "../core/incident.ts";
-import { IncidentTally } from "../core/incident_tally.ts";
-import type { LastSecond } from "../core/last_second.ts";
-import type { Pipeline } from "../core/pipeline.ts";
+import {
+  type AgentSnapshot,
+  IncidentTally,
+  type LastSecond,
+  type ReportingSnapshot,
+} from "../core/report/mod.ts";
+import type { Config } from "../core/config/mod.ts";
+import { type Detector, RATE_NAMES } from "../core/detect/mod.ts";
+import type { Pipeline } from "../core/traffic/mod.ts";
 import type { Listeners } from "../agent/listeners.ts";
-import { startMetricsServer } from "../agent/metrics_server.ts";
-import type { PcapRecorder } from "../agent/pcap_recorder.ts";
-import type { CaptureSource } from "../agent/source.ts";
+import { startMetricsServer } from "../agent/observe/mod.ts";
+import type { PcapRecorder } from "../agent/evidence/mod.ts";
+import type { CaptureSource } from "../agent/capture/mod.ts";
 import { VERSION } from "./version.ts";
 
 const PROGRESS_MS = 1000;

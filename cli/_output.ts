@@ -1,6 +1,6 @@
 // Human and JSON-lines output shared by `replay` and `capture`.
-import type { IncidentEvent } from "../core/incident.ts";
-import type { WindowStats } from "../core/window.ts";
+import type { IncidentEvent } from "../core/detect/mod.ts";
+import type { WindowStats } from "../core/traffic/mod.ts";
 
 /** Totals printed after the last window. */
 export interface Summary {

@@ -5,34 +5,44 @@
 // path except `window()` (once a second) and `incident()` (a listener, off the capture path).
 import type { DatabaseSync } from "node:sqlite";
 import type { Logger } from "@logtape/logtape";
-import type { Config } from "../core/config.ts";
-import { BaselineMetric } from "../core/baseline.ts";
-import type { Detector } from "../core/detector.ts";
+import type { Config } from "../core/config/mod.ts";
+import { BaselineMetric, type Detector, type IncidentEvent } from "../core/detect/mod.ts";
 import {
+  applyRemoteConfig,
+  changedKeys,
   heartbeatBody,
   incidentCreateBody,
   incidentResolveBody,
   incidentUpdateBody,
-} from "../core/flowtriq_payload.ts";
-import type { IncidentEvent } from "../core/incident.ts";
-import { MetricsInterval } from "../core/metrics_interval.ts";
-import { applyRemoteConfig, changedKeys, type RemoteConfig } from "../core/remote_config.ts";
-import type { Window } from "../core/window.ts";
-import { establishedConnections } from "../agent/connections.ts";
-import { FlowtriqApi } from "../agent/flowtriq_api.ts";
+  MetricsInterval,
+  type RemoteConfig,
+} from "../core/report/mod.ts";
+import type { Window } from "../core/traffic/mod.ts";
 import {
+  type CommandHandler,
+  type Deliver,
+  establishedConnections,
   FLOWTRIQ_CHANNEL,
+  FlowtriqApi,
   flowtriqDeliver,
   type FlowtriqEntryBody,
-} from "../agent/flowtriq_delivery.ts";
-import { Outbox, type OutboxKind, type OutboxStats } from "../agent/outbox.ts";
-import type { PcapRecorder } from "../agent/pcap_recorder.ts";
-import { type CommandHandler, RemoteControl, unsupportedCommand } from "../agent/remote_control.ts";
-import { type Deliver, Sender, type SenderOptions, type SenderStats } from "../agent/sender.ts";
-import { openStateDb, stateDbPath } from "../agent/state_db.ts";
+  RemoteControl,
+  Sender,
+  type SenderOptions,
+  type SenderStats,
+  unsupportedCommand,
+} from "../agent/report/mod.ts";
+import {
+  openStateDb,
+  Outbox,
+  type OutboxKind,
+  type OutboxStats,
+  stateDbPath,
+} from "../agent/state/mod.ts";
+import type { PcapRecorder } from "../agent/evidence/mod.ts";
 import type { L7Link } from "./_l7.ts";
 
-export type { CommandHandler } from "../agent/remote_control.ts";
+export type { CommandHandler } from "../agent/report/remote_control.ts";
 
 /** The running reporting layer. */
 export interface Reporting {

@@ -6,8 +6,8 @@
  */
 
 import { z } from "zod";
-import type { Config } from "../core/config.ts";
-import { DEFAULT_CONFIG_PATH, loadConfigOrDefaults } from "../agent/config_file.ts";
+import type { Config } from "../core/config/mod.ts";
+import { DEFAULT_CONFIG_PATH, loadConfigOrDefaults } from "../agent/config/mod.ts";
 import { parseCommand } from "./_args.ts";
 
 const Options = z.object({

@@ -8,10 +8,9 @@
  */
 
 import { z } from "zod";
-import { Pipeline } from "../core/pipeline.ts";
-import { DEFAULT_CONFIG_PATH, loadConfigOrDefaults } from "../agent/config_file.ts";
-import { chooseInterface } from "../agent/interfaces.ts";
-import { LiveSource } from "../agent/libpcap_source.ts";
+import { Pipeline } from "../core/traffic/mod.ts";
+import { DEFAULT_CONFIG_PATH, loadConfigOrDefaults } from "../agent/config/mod.ts";
+import { chooseInterface, LiveSource } from "../agent/capture/mod.ts";
 import { WindowPrinter } from "./_output.ts";
 import { parseCommand } from "./_args.ts";
 import { setupLogging } from "./_logging.ts";

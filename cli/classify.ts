@@ -6,12 +6,15 @@
  */
 
 import { z } from "zod";
-import { FileSource } from "../agent/file_source.ts";
-import { type Classification, classify } from "../core/classifier.ts";
-import type { PacketSink } from "../core/packet.ts";
-import { Pipeline } from "../core/pipeline.ts";
-import { completeVectors, countVectors, VECTOR_COUNT } from "../core/vectors.ts";
-import { Window } from "../core/window.ts";
+import { FileSource } from "../agent/capture/mod.ts";
+import { type Classification, classify } from "../core/classify/mod.ts";
+import {
+  completeVectors,
+  countVectors,
+  type PacketSink,
+  VECTOR_COUNT,
+} from "../core/packet/mod.ts";
+import { Pipeline, Window } from "../core/traffic/mod.ts";
 import { formatRate } from "./_output.ts";
 import { parseCommand, UsageError } from "./_args.ts";
 

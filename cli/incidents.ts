@@ -6,9 +6,13 @@
  */
 
 import { existsSync } from "node:fs";
-import { IncidentStore, type StoredIncident } from "../agent/incident_store.ts";
-import { openStateDb, stateDbPath } from "../agent/state_db.ts";
-import { formatBps, formatDuration, formatPps } from "../core/human_units.ts";
+import {
+  IncidentStore,
+  openStateDb,
+  stateDbPath,
+  type StoredIncident,
+} from "../agent/state/mod.ts";
+import { formatBps, formatDuration, formatPps } from "../core/report/mod.ts";
 import { UsageError } from "./_args.ts";
 import { storeCommand } from "./_store_command.ts";
 import { incidentDetail } from "./_incident_text.ts";

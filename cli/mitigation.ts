@@ -11,9 +11,13 @@
  */
 
 import { existsSync } from "node:fs";
-import { type ActionRecord, MitigationStore } from "../agent/mitigation_store.ts";
-import { openStateDb, stateDbPath } from "../agent/state_db.ts";
-import { describeAction } from "../core/mitigation.ts";
+import {
+  type ActionRecord,
+  MitigationStore,
+  openStateDb,
+  stateDbPath,
+} from "../agent/state/mod.ts";
+import { describeAction } from "../core/mitigate/mod.ts";
 import { UsageError } from "./_args.ts";
 import { storeCommand } from "./_store_command.ts";
 import { setupLogging } from "./_logging.ts";

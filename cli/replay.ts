@@ -6,11 +6,9 @@
  */
 
 import { z } from "zod";
-import { Detector } from "../core/detector.ts";
-import { Pipeline } from "../core/pipeline.ts";
-import { FileSource } from "../agent/file_source.ts";
-import { LibpcapFileSource } from "../agent/libpcap_source.ts";
-import type { CaptureSource } from "../agent/source.ts";
+import { Detector } from "../core/detect/mod.ts";
+import { Pipeline } from "../core/traffic/mod.ts";
+import { type CaptureSource, FileSource, LibpcapFileSource } from "../agent/capture/mod.ts";
 import { WindowPrinter } from "./_output.ts";
 import { parseCommand, UsageError } from "./_args.ts";
 import { offlineConfig } from "./_config.ts";

@@ -7,11 +7,17 @@
  */
 
 import { z } from "zod";
-import { detectFormat, LOG_FORMATS, type LogFormat, LogParser } from "../core/access_log.ts";
-import type { IncidentEvent } from "../core/incident.ts";
-import { L7Detector, type L7Verdict } from "../core/l7_detector.ts";
-import type { L7WindowStats } from "../core/l7_window.ts";
-import { LineSplitter } from "../core/line_splitter.ts";
+import {
+  detectFormat,
+  L7Detector,
+  type L7Verdict,
+  type L7WindowStats,
+  LineSplitter,
+  LOG_FORMATS,
+  type LogFormat,
+  LogParser,
+} from "../core/l7/mod.ts";
+import type { IncidentEvent } from "../core/detect/mod.ts";
 import { parseCommand, UsageError } from "./_args.ts";
 import { offlineConfig } from "./_config.ts";
 

@@ -9,12 +9,14 @@
 
 import { z } from "zod";
 import type { LogLevel } from "@logtape/logtape";
-import type { Config } from "../core/config.ts";
-import { DEFAULT_CONFIG_PATH, loadConfigFile, loadConfigOrDefaults } from "../agent/config_file.ts";
-import { FileSource } from "../agent/file_source.ts";
-import { chooseInterface } from "../agent/interfaces.ts";
-import { LiveSource } from "../agent/libpcap_source.ts";
-import type { CaptureSource } from "../agent/source.ts";
+import type { Config } from "../core/config/mod.ts";
+import { DEFAULT_CONFIG_PATH, loadConfigFile, loadConfigOrDefaults } from "../agent/config/mod.ts";
+import {
+  type CaptureSource,
+  chooseInterface,
+  FileSource,
+  LiveSource,
+} from "../agent/capture/mod.ts";
 import { parseCommand } from "./_args.ts";
 import { setupLogging } from "./_logging.ts";
 import { startAgent } from "./_agent.ts";

@@ -7,8 +7,8 @@
  */
 
 import { z } from "zod";
-import { type Config, defaultConfig } from "../core/config.ts";
-import { loadConfigFile } from "../agent/config_file.ts";
+import { type Config, defaultConfig } from "../core/config/mod.ts";
+import { loadConfigFile } from "../agent/config/mod.ts";
 import { runSelfTest } from "../agent/self_test.ts";
 import { parseCommand, UsageError } from "./_args.ts";
 

@@ -11,9 +11,9 @@
  */
 
 import { z } from "zod";
-import { ConfigError, parseConfig } from "../core/config.ts";
-import { chooseInterface, listInterfaces } from "../agent/interfaces.ts";
-import { removeTempSync, writeConfigAtomic } from "../agent/config_writer.ts";
+import { ConfigError, parseConfig } from "../core/config/mod.ts";
+import { chooseInterface, listInterfaces } from "../agent/capture/mod.ts";
+import { removeTempSync, writeConfigAtomic } from "../agent/config/mod.ts";
 import { parseCommand, UsageError } from "./_args.ts";
 import { LineReader } from "./_lines.ts";
 

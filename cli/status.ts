@@ -6,10 +6,15 @@
  */
 
 import { z } from "zod";
-import { DEFAULT_CONFIG_PATH, loadConfigOrDefaults } from "../agent/config_file.ts";
-import { METRICS_HOST } from "../agent/metrics_server.ts";
-import { type AgentSnapshot, healthProblems } from "../core/agent_metrics.ts";
-import { formatBps, formatDuration, formatPps } from "../core/human_units.ts";
+import { DEFAULT_CONFIG_PATH, loadConfigOrDefaults } from "../agent/config/mod.ts";
+import { METRICS_HOST } from "../agent/observe/mod.ts";
+import {
+  type AgentSnapshot,
+  formatBps,
+  formatDuration,
+  formatPps,
+  healthProblems,
+} from "../core/report/mod.ts";
 import { parseCommand, UsageError } from "./_args.ts";
 
 /** Usage text of `status`. */

@@ -1,0 +1,242 @@
+/**
+ * Capture sources backed by libpcap: a live interface ({@linkcode LiveSource}) and a capture
+ * file read by libpcap ({@linkcode LibpcapFileSource}).
+ *
+ * libpcap writes each batch as pcap records into one memory buffer (see `ffi/pcap_handle.ts`)
+ * and core's {@linkcode CaptureParser} walks them, so live frames reach the sink exactly as
+ * frames read from a file do.
+ *
+ * The loop reads batches synchronously and gives the event loop a turn at least every
+ * {@linkcode SLICE_MS} of work; with nothing to read it awaits `poll()` on a worker thread for
+ * at most {@linkcode POLL_MS}, so timers, signals and `onTick` keep running on an idle link.
+ *
+ * @module
+ */
+
+import { CaptureFormatError, CaptureParser, type PacketSink } from "../../core/packet/mod.ts";
+import {
+  DEFAULT_BATCH_BYTES,
+  DEFAULT_BUFFER_BYTES,
+  DEFAULT_SNAPLEN,
+  DEFAULT_TIMEOUT_MS,
+  type LiveCaptureOptions,
+  PcapError,
+  PcapHandle,
+} from "../../ffi/pcap_handle.ts";
+import type { CaptureSource, RunOptions, SourceStats } from "./source.ts";
+
+export { PcapError } from "../../ffi/pcap_handle.ts";
+export type { PcapErrorKind } from "../../ffi/pcap_handle.ts";
+
+/** Longest stretch of batch processing before the event loop gets a turn (ms). */
+export const SLICE_MS = 10;
+/** Longest single wait for packets (ms); also bounds abort latency on an idle link. */
+export const POLL_MS = 50;
+/** `onTick` is called whenever this much wall time passed since the last call (ms). */
+const TICK_MS = 50;
+
+/** Options for {@linkcode LiveSource}: those of the libpcap live handle. */
+export type LiveSourceOptions = LiveCaptureOptions;
+
+/** Options for {@linkcode LibpcapFileSource}. */
+export interface LibpcapFileSourceOptions {
+  /** BPF filter expression (tcpdump syntax); none by default. */
+  filter?: string;
+  /** Explicit libpcap path (else `$FTAGENT_LIBPCAP`, else libpcap.so.0.8, .so.1, .so). */
+  libraryPath?: string;
+  /** Batch memory buffer size in bytes (bounds packets per batch). Default 64 MiB. */
+  batchBytes?: number;
+}
+
+/** Defaults of {@linkcode LiveSourceOptions}, for help texts and config docs. */
+export const LIVE_DEFAULTS: {
+  readonly snaplen: number;
+  readonly bufferBytes: number;
+  readonly timeoutMs: number;
+  readonly promisc: boolean;
+  readonly batchBytes: number;
+} = {
+  snaplen: DEFAULT_SNAPLEN,
+  bufferBytes: DEFAULT_BUFFER_BYTES,
+  timeoutMs: DEFAULT_TIMEOUT_MS,
+  promisc: true,
+  batchBytes: DEFAULT_BATCH_BYTES,
+};
+
+/**
+ * Live capture on one interface through libpcap. The constructor opens the interface and
+ * throws a one-line {@linkcode PcapError} when it cannot (no libpcap, no such interface, no
+ * permission, unsupported link type, bad filter).
+ */
+export class LiveSource implements CaptureSource {
+  /** The interface name. */
+  readonly name: string;
+  /** Link type of the frames (LINKTYPE_* value). */
+  readonly linktype: number;
+  /** libpcap's activation warning, if any (e.g. promiscuous mode not supported). */
+  readonly warning: string | null;
+  /** libpcap's version string. */
+  readonly libraryVersion: string;
+  readonly #handle: PcapHandle;
+  readonly #parser = new CaptureParser();
+  #running = false;
+  #closed = false;
+  #last: SourceStats = { packets: 0, received: 0, dropped: 0, ifDropped: 0 };
+
+  /** Opens `options.device` for capture. */
+  constructor(options: LiveSourceOptions) {
+    this.#handle = PcapHandle.openLive(options);
+    this.name = options.device;
+    this.linktype = this.#handle.linktype;
+    this.warning = this.#handle.warning;
+    this.libraryVersion = this.#handle.libraryVersion;
+  }
+
+  /**
+   * Feeds every captured frame to `sink` until `options.signal` aborts or the source is
+   * closed; calls `options.onTick` at least every 100 ms. Throws a {@linkcode PcapError} when
+   * the capture fails (e.g. the interface went away).
+   */
+  async run(sink: PacketSink, options: RunOptions = {}): Promise<void> {
+    if (this.#closed) throw new Error(`${this.name}: source is closed`);
+    if (this.#running) throw new Error(`${this.name}: source is already running`);
+    this.#running = true;
+    const { signal, onTick } = options;
+    const handle = this.#handle;
+    let lastTick = 0;
+    let sliceStart = performance.now();
+    try {
+      while (!signal?.aborted && !this.#closed) {
+        const n = handle.readBatch();
+        if (n > 0) deliver(this.#parser, handle, n, sink);
+        if (onTick) {
+          const now = Date.now();
+          if (now - lastTick >= TICK_MS) {
+            lastTick = now;
+            onTick(now * 1000);
+          }
+        }
+        if (handle.packets < handle.batchPackets) {
+          // Everything ready was read: sleep in poll() until the next kernel block.
+          await handle.wait(POLL_MS);
+          sliceStart = performance.now();
+        } else if (performance.now() - sliceStart >= SLICE_MS) {
+          await handle.yieldToEventLoop();
+          sliceStart = performance.now();
+        }
+      }
+    } finally {
+      this.#running = false;
+      if (this.#closed) {
+        this.#refresh();
+        handle.close();
+      }
+    }
+  }
+
+  /** Frames delivered, and the kernel's received / dropped counters. */
+  stats(): SourceStats {
+    if (!this.#closed) this.#refresh();
+    return { ...this.#last };
+  }
+
+  /** Stops capturing and releases the handle; safe to call twice (a running `run()` ends). */
+  close(): void {
+    if (this.#closed) return;
+    this.#refresh();
+    this.#closed = true;
+    if (!this.#running) this.#handle.close();
+  }
+
+  #refresh(): void {
+    const k = this.#handle.stats();
+    this.#last = {
+      packets: this.#parser.records,
+      received: k?.received ?? this.#parser.records,
+      dropped: k?.dropped ?? 0,
+      ifDropped: k?.ifDropped ?? 0,
+    };
+  }
+}
+
+/**
+ * A pcap or pcapng file read through libpcap. The constructor opens the file and throws a
+ * one-line {@linkcode PcapError} when it cannot. The TypeScript `FileSource` is the faster
+ * reader; this one reads exactly what libpcap reads, and takes a BPF filter.
+ */
+export class LibpcapFileSource implements CaptureSource {
+  /** The file's path. */
+  readonly name: string;
+  /** Link type of the frames (LINKTYPE_* value). */
+  readonly linktype: number;
+  readonly #handle: PcapHandle;
+  readonly #parser = new CaptureParser();
+  #running = false;
+  #closed = false;
+
+  /** Opens `path` through libpcap. */
+  constructor(path: string, options: LibpcapFileSourceOptions = {}) {
+    this.#handle = PcapHandle.openOffline({ ...options, path });
+    this.name = path;
+    this.linktype = this.#handle.linktype;
+  }
+
+  /**
+   * Feeds every record to `sink` until the end of the file or `options.signal` aborts. Throws a
+   * one-line {@linkcode PcapError} on a cut or corrupt file, after the records before the fault.
+   */
+  async run(sink: PacketSink, options: RunOptions = {}): Promise<void> {
+    if (this.#closed) throw new Error(`${this.name}: source is closed`);
+    if (this.#running) throw new Error(`${this.name}: source is already running`);
+    this.#running = true;
+    const handle = this.#handle;
+    let sliceStart = performance.now();
+    try {
+      while (!options.signal?.aborted && !this.#closed) {
+        const n = handle.readBatch();
+        if (n > 0) deliver(this.#parser, handle, n, sink);
+        if (handle.eof) break;
+        if (performance.now() - sliceStart >= SLICE_MS) {
+          await handle.yieldToEventLoop();
+          sliceStart = performance.now();
+        }
+      }
+    } finally {
+      this.#running = false;
+      if (this.#closed) handle.close();
+    }
+  }
+
+  /** Counters so far (a file has no drops). */
+  stats(): SourceStats {
+    const n = this.#parser.records;
+    return { packets: n, received: n, dropped: 0, ifDropped: 0 };
+  }
+
+  /** Releases the handle; safe to call twice (a running `run()` ends). */
+  close(): void {
+    if (this.#closed) return;
+    this.#closed = true;
+    if (!this.#running) this.#handle.close();
+  }
+}
+
+/** Parses one batch; libpcap writes whole records, so every byte must be consumed. */
+function deliver(parser: CaptureParser, handle: PcapHandle, n: number, sink: PacketSink): void {
+  let used: number;
+  try {
+    sink.batch?.(handle.buffer, 0, n, handle.packets);
+    used = parser.parse(handle.buffer, 0, n, sink);
+  } catch (err) {
+    if (err instanceof CaptureFormatError) {
+      throw new PcapError("read", `${handle.name}: libpcap returned bad records: ${err.message}`);
+    }
+    throw err;
+  }
+  if (used !== n) {
+    throw new PcapError(
+      "read",
+      `${handle.name}: libpcap returned a partial record (${n - used} bytes left of ${n})`,
+    );
+  }
+}

@@ -1,0 +1,8 @@
+/**
+ * The config file on disk: loading it with clear errors, and writing it atomically.
+ *
+ * @module
+ */
+
+export * from "./config_file.ts";
+export * from "./config_writer.ts";

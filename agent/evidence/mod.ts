@@ -1,0 +1,8 @@
+/**
+ * PCAP evidence: the pre-attack ring and one capture file per incident, written off the capture
+ * path, pruned by age and total size, stopped when the disk runs low.
+ *
+ * @module
+ */
+
+export * from "./pcap_recorder.ts";

@@ -1,0 +1,9 @@
+/**
+ * Following web server access logs: the tailer (rotation, truncation, bursts) and the web
+ * servers found on the host with their logs.
+ *
+ * @module
+ */
+
+export * from "./log_tailer.ts";
+export * from "./web_servers.ts";

@@ -1,0 +1,363 @@
+/**
+ * The mitigation runtime: on an incident's open it plans actions and, by mode, applies them,
+ * records them as a proposal, or logs what it would do; on resolve, on expiry, on shutdown and
+ * at the next start it undoes them. Server commands are parsed into typed actions and applied
+ * the same way. Every step is logged with the incident id and recorded in the state database.
+ *
+ * Several incidents may hold the same action (same key): the firewall state is undone when the
+ * last holder lets go. All work is serialised, so events, commands and the expiry sweep never
+ * interleave.
+ *
+ * @module
+ */
+
+import type { Logger } from "@logtape/logtape";
+import {
+  ActionBudget,
+  actionKey,
+  type Allowlist,
+  capActions,
+  describeAction,
+  type MitigationAction,
+  parseServerCommand,
+  planMitigation,
+} from "../../core/mitigate/mod.ts";
+import type { IncidentEvent } from "../../core/detect/mod.ts";
+import type { MitigationSettings } from "../../core/config/mod.ts";
+import type { Enforcer } from "./enforcer.ts";
+import type { ActionRecord, MitigationStore } from "../state/mod.ts";
+
+/** Outcome of a server command, as acknowledged to the server. */
+export interface CommandOutcome {
+  status: "applied" | "failed";
+  error: string | null;
+}
+
+/** What {@linkcode Mitigator} works with. */
+export interface MitigatorOptions {
+  settings: MitigationSettings;
+  enforcer: Enforcer;
+  store: MitigationStore;
+  allowlist: Allowlist;
+  log: Logger;
+  /** Clock in ms (tests may pass their own). */
+  now?: () => number;
+}
+
+/** Applies, records and undoes mitigation actions. */
+export class Mitigator {
+  readonly #o: MitigatorOptions;
+  readonly #now: () => number;
+  readonly #budget: ActionBudget;
+  #queue: Promise<unknown> = Promise.resolve();
+  #tableMade = false;
+
+  /** Creates the runtime; call {@linkcode start} in the agent (not in `mitigation approve`). */
+  constructor(options: MitigatorOptions) {
+    this.#o = options;
+    this.#now = options.now ?? Date.now;
+    this.#budget = new ActionBudget(options.settings.max_actions_per_minute);
+  }
+
+  /** The configured settings. */
+  get settings(): MitigationSettings {
+    return this.#o.settings;
+  }
+
+  /**
+   * Undoes what a previous run left applied, then resets the backend's table (when anything
+   * may act: a mode other than dry_run, or leftovers). Failures are logged, never thrown.
+   */
+  start(): Promise<void> {
+    return this.#serial(async () => {
+      const leftovers = this.#o.store.active();
+      for (const row of leftovers) await this.#undoRow(row, "left by a previous run");
+      const rules = Object.values(this.#o.settings.rules).map((r) => r.mode);
+      const acts = [this.#o.settings.mode, ...rules].some((m) =>
+        m !== undefined && m !== "dry_run"
+      );
+      if (acts || leftovers.length > 0) {
+        try {
+          await this.#o.enforcer.backend.reset();
+          this.#tableMade = true;
+          this.#o.log.info("mitigation: {backend} ready ({mode} mode), {n} leftovers undone", {
+            backend: this.#o.enforcer.backend.name,
+            mode: this.#o.settings.mode,
+            n: leftovers.length,
+          });
+        } catch (err) {
+          this.#o.log.error("mitigation: {backend} unavailable: {error}", {
+            backend: this.#o.enforcer.backend.name,
+            error: (err as Error).message,
+          });
+        }
+      } else {
+        this.#o.log.info("mitigation: dry_run mode, actions are only logged");
+      }
+    });
+  }
+
+  /**
+   * Handles an incident event: plan on open; on update renew the timeouts and act on what the
+   * new plan adds (sources that joined later); undo on resolve.
+   */
+  handle(event: IncidentEvent): Promise<void> {
+    return this.#serial(async () => {
+      if (event.event === "open") await this.#act(event);
+      else if (event.event === "update") {
+        await this.#renew(event.id);
+        await this.#act(event);
+      } else if (event.event === "resolve") await this.#resolve(event.id);
+    });
+  }
+
+  /** Runs one server command (parse, caps, apply); never throws. */
+  command(command: unknown): Promise<CommandOutcome> {
+    return this.#serial(async (): Promise<CommandOutcome> => {
+      const parsed = parseServerCommand(command, {
+        ttlS: this.#o.settings.ttl_seconds,
+        allowlist: this.#o.allowlist,
+      });
+      const incident = `command:${parsed.id ?? "?"}`;
+      if (!parsed.ok) {
+        this.#o.log.warn("mitigation {incident}: refused: {reason}", {
+          incident,
+          reason: parsed.reason,
+        });
+        return { status: "failed", error: parsed.reason };
+      }
+      if (this.#o.settings.mode === "dry_run") {
+        const why = "mitigation.mode is dry_run: not applied";
+        this.#record(incident, parsed.action, "dry_run", why);
+        this.#o.log.info("mitigation {incident}: dry run, would {action}", {
+          incident,
+          action: describeAction(parsed.action),
+        });
+        return { status: "failed", error: why };
+      }
+      const ids = this.#admit(incident, [parsed.action], "command");
+      if (ids.length === 0) return { status: "failed", error: "refused by the safety caps" };
+      const error = await this.#applyRow(ids[0]);
+      return error === null ? { status: "applied", error: null } : { status: "failed", error };
+    });
+  }
+
+  /** Applies the recorded proposal of a manual-mode incident; returns applied and failed counts. */
+  approve(incident: string): Promise<{ applied: number; failed: number }> {
+    return this.#serial(async () => {
+      const rows = this.#o.store.ofIncident(incident, "proposed");
+      let applied = 0;
+      if (rows.length > 0 && rows.some((r) => this.#o.enforcer.backend.handles(r.action))) {
+        await this.#o.enforcer.backend.ensure();
+      }
+      const capped = capActions(
+        rows.map((r) => r.action),
+        this.#o.store.blockedSources(),
+        this.#o.settings.max_blocked_entries,
+        this.#budget,
+        this.#now(),
+      );
+      for (const row of rows) {
+        const refusal = capped.refused.find((r) => r.action === row.action);
+        if (refusal) {
+          this.#o.store.failed(row.id, refusal.reason);
+          continue;
+        }
+        if (await this.#applyRow(row.id) === null) applied++;
+      }
+      return { applied, failed: rows.length - applied };
+    });
+  }
+
+  /** Undoes actions whose time-to-live has passed. */
+  sweep(): Promise<void> {
+    return this.#serial(async () => {
+      for (const row of this.#o.store.active(this.#now())) await this.#undoRow(row, "expired");
+    });
+  }
+
+  /** Undoes everything in force (shutdown) and removes the backend's table. */
+  stop(): Promise<void> {
+    return this.#serial(async () => {
+      const rows = this.#o.store.active();
+      for (const row of rows) await this.#undoRow(row, "agent stopped");
+      if (rows.length > 0 || this.#tableMade) {
+        await this.#o.enforcer.backend.remove().catch((err) =>
+          this.#o.log.warn("mitigation: cannot remove the {backend} table: {error}", {
+            backend: this.#o.enforcer.backend.name,
+            error: (err as Error).message,
+          })
+        );
+      }
+    });
+  }
+
+  async #act(event: IncidentEvent): Promise<void> {
+    const plan = planMitigation(event, this.#o.settings, this.#o.allowlist);
+    const log = this.#o.log;
+    const incident = event.id;
+    const known = this.#o.store.keysOf(incident);
+    if (event.event === "open") {
+      for (const note of plan.notes) log.info("mitigation {incident}: {note}", { incident, note });
+    }
+    // Only what this incident has not seen yet (in any state): no repeats, no retry storms.
+    plan.actions = plan.actions.filter((a) => !known.has(actionKey(a)));
+    if (plan.actions.length === 0) return;
+    if (plan.mode === "dry_run") {
+      for (const action of plan.actions) {
+        this.#record(incident, action, "dry_run", `dry run (${plan.rule})`);
+        log.info("mitigation {incident}: dry run, would {action}", {
+          incident,
+          action: describeAction(action),
+        });
+      }
+      return;
+    }
+    if (plan.mode === "manual") {
+      for (const action of plan.actions) {
+        this.#record(incident, action, "proposed", `proposed (${plan.rule})`);
+        log.warn("mitigation {incident}: proposed {action}", {
+          incident,
+          action: describeAction(action),
+        });
+      }
+      log.warn("mitigation {incident}: approve with: ftagent mitigation approve {incident}", {
+        incident,
+      });
+      return;
+    }
+    for (const id of this.#admit(incident, plan.actions, "auto")) await this.#applyRow(id);
+  }
+
+  /** Records the actions that pass the caps as proposed (refusals as refused); returns ids. */
+  #admit(incident: string, actions: MitigationAction[], mode: string): number[] {
+    const capped = capActions(
+      actions,
+      this.#o.store.blockedSources(),
+      this.#o.settings.max_blocked_entries,
+      this.#budget,
+      this.#now(),
+    );
+    for (const { action, reason } of capped.refused) {
+      this.#record(incident, action, "refused", reason);
+      this.#o.log.warn("mitigation {incident}: refused {action}: {reason}", {
+        incident,
+        action: describeAction(action),
+        reason,
+      });
+    }
+    return capped.allowed.map((a) => this.#record(incident, a, "proposed", null, mode));
+  }
+
+  #record(
+    incident: string,
+    action: MitigationAction,
+    state: "proposed" | "dry_run" | "refused",
+    result: string | null,
+    mode?: string,
+  ): number {
+    return this.#o.store.add({
+      incident,
+      key: actionKey(action),
+      action,
+      state,
+      mode: mode ?? (state === "proposed" ? "manual" : state === "dry_run" ? "dry_run" : "auto"),
+      backend: this.#o.enforcer.backend.name,
+      at: this.#now(),
+      result,
+    });
+  }
+
+  /** Applies a recorded action; returns null or the error. */
+  async #applyRow(id: number): Promise<string | null> {
+    const row = this.#o.store.get(id);
+    if (row === null) return "no such action";
+    const holders = this.#o.store.activeWithKey(row.key);
+    const now = this.#now();
+    try {
+      let detail: string | null;
+      // SYN cookies and Cloudflare rules exist once: a second holder shares the first's.
+      if (holders.length > 0 && !this.#o.enforcer.backend.handles(row.action)) {
+        detail = holders[0].detail;
+      } else {
+        detail = await this.#o.enforcer.apply(row.action, row.incident);
+      }
+      this.#o.store.applied(id, now, now + row.action.ttl_s * 1000, detail);
+      this.#o.log.warn("mitigation {incident}: applied {action} ({backend})", {
+        incident: row.incident,
+        action: describeAction(row.action),
+        backend: this.#o.enforcer.backend.name,
+      });
+      return null;
+    } catch (err) {
+      const error = (err as Error).message;
+      this.#o.store.failed(id, error);
+      this.#o.log.error("mitigation {incident}: {action} failed: {error}", {
+        incident: row.incident,
+        action: describeAction(row.action),
+        error,
+      });
+      return error;
+    }
+  }
+
+  /** Renews an incident's actions past half their time-to-live (the attack goes on). */
+  async #renew(incident: string): Promise<void> {
+    const now = this.#now();
+    for (const row of this.#o.store.ofIncident(incident, "applied")) {
+      const ttl = row.action.ttl_s * 1000;
+      if (row.expires_at === null || row.expires_at - now > ttl / 2) continue;
+      try {
+        // Kernel state gets a new timeout; SYN cookies and Cloudflare rules only a later expiry.
+        if (this.#o.enforcer.backend.handles(row.action)) {
+          await this.#o.enforcer.backend.apply([row.action]);
+        }
+        this.#o.store.applied(row.id, row.applied_at ?? now, now + ttl, row.detail, "renewed");
+      } catch (err) {
+        this.#o.log.error("mitigation {incident}: renewing {action} failed: {error}", {
+          incident,
+          action: describeAction(row.action),
+          error: (err as Error).message,
+        });
+      }
+    }
+  }
+
+  async #resolve(incident: string): Promise<void> {
+    for (const row of this.#o.store.ofIncident(incident, "applied")) {
+      await this.#undoRow(row, "incident resolved");
+    }
+    for (const row of this.#o.store.ofIncident(incident, "proposed")) {
+      this.#o.store.undone(row.id, this.#now(), "incident resolved before approval");
+    }
+  }
+
+  async #undoRow(row: ActionRecord, why: string): Promise<void> {
+    const others = this.#o.store.activeWithKey(row.key).filter((r) => r.id !== row.id);
+    const log = this.#o.log;
+    const fields = { incident: row.incident, action: describeAction(row.action), why };
+    if (others.length > 0) {
+      this.#o.store.undone(row.id, this.#now(), `${why}; still held by #${others[0].id}`);
+      log.info("mitigation {incident}: released {action} ({why}), still held", fields);
+      return;
+    }
+    try {
+      await this.#o.enforcer.undo(row.action, row.detail);
+      this.#o.store.undone(row.id, this.#now(), why);
+      log.warn("mitigation {incident}: undone {action} ({why})", fields);
+    } catch (err) {
+      const error = (err as Error).message;
+      // A Cloudflare rule has no kernel timeout: keep it applied so the sweep retries.
+      if (row.action.type !== "cloudflare_rule") {
+        this.#o.store.undone(row.id, this.#now(), `${why}; undo failed: ${error}`);
+      }
+      log.error("mitigation {incident}: undoing {action} failed: {error}", { ...fields, error });
+    }
+  }
+
+  #serial<T>(fn: () => Promise<T>): Promise<T> {
+    const next = this.#queue.then(fn, fn);
+    this.#queue = next.catch(() => {});
+    return next;
+  }
+}

@@ -1,0 +1,7 @@
+/**
+ * Watching the agent: the local HTTP endpoint (`/metrics`, `/health`, `/status.json`).
+ *
+ * @module
+ */
+
+export * from "./metrics_server.ts";

@@ -1,0 +1,10 @@
+/**
+ * Flood detection: the learned {@linkcode Baseline}, the thresholds it gives, the per-target
+ * incident machine and the {@linkcode Detector} that drives them and builds incident events.
+ *
+ * @module
+ */
+
+export * from "./baseline.ts";
+export * from "./detector.ts";
+export * from "./incident.ts";

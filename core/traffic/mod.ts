@@ -1,0 +1,12 @@
+/**
+ * Traffic over time: per-second {@linkcode Window}s and the {@linkcode Windower} that cuts a packet
+ * stream into them, the per-destination {@linkcode RateTable} of 100 ms slots, and the
+ * {@linkcode Pipeline} every source feeds (decode, windows, detection).
+ *
+ * @module
+ */
+
+export * from "./pipeline.ts";
+export * from "./rate_table.ts";
+export * from "./window.ts";
+export * from "./windower.ts";

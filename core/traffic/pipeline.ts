@@ -1,0 +1,104 @@
+/**
+ * The per-packet path: decode each frame into the one reused {@linkcode PacketMeta}, count it
+ * in the current one-second window and hand it to the detector. Sources (files, libpcap, live) all feed it, so
+ * replay and live capture run the same code.
+ *
+ * @module
+ */
+
+import { decode, PacketMeta, type PacketSink } from "../packet/mod.ts";
+import type { Window } from "./window.ts";
+import { Windower } from "./windower.ts";
+
+/**
+ * What the pipeline feeds besides its windows: flood detection (`Detector` of `core/detect`
+ * fulfils it), told of every packet, the window in progress and each closed window.
+ */
+export interface PacketAnalyzer {
+  /** Counts one decoded packet (the reused meta: read it during the call only). */
+  add(meta: PacketMeta): void;
+  /** The window being filled, so statistics can include the second in progress. */
+  watchWindow(window: Window): void;
+  /** A one-second window closed (before the pipeline's own listener hears of it). */
+  window(window: Window): void;
+  /** Packet time moved to `tsUs` without a packet (an idle link). */
+  advance(tsUs: number): void;
+  /** End of the traffic. */
+  finish(): void;
+}
+
+/** Options for {@linkcode Pipeline}. */
+export interface PipelineOptions {
+  /** Counters per top-K table in each window. */
+  topK?: number;
+  /** Largest packet-time gap (seconds) filled with empty windows. */
+  maxGapSeconds?: number;
+  /** Flood detection on the same packets (none: windows only). */
+  detector?: PacketAnalyzer;
+}
+
+/** Decodes frames and groups them into per-second windows of packet time. */
+export class Pipeline implements PacketSink {
+  /** Frames seen. */
+  packets = 0;
+  /** Wire bytes seen. */
+  bytes = 0;
+  /** Frames the decoder rejected. */
+  malformed = 0;
+  /** Packet time of the first frame (microseconds), -1 before any. */
+  firstTsUs = -1;
+  /** Latest packet time seen (microseconds), -1 before any. */
+  lastTsUs = -1;
+  /** The reused decoded packet (valid during a sink call). */
+  readonly meta: PacketMeta = new PacketMeta();
+  readonly #windower: Windower;
+  readonly #detector: PacketAnalyzer | null;
+
+  /** `onWindow` receives each closed window; it is reused afterwards. */
+  constructor(onWindow: (window: Window) => void, options: PipelineOptions = {}) {
+    const detector = options.detector ?? null;
+    this.#detector = detector;
+    this.#windower = new Windower(
+      detector === null ? onWindow : (window) => {
+        detector.window(window);
+        onWindow(window);
+      },
+      options,
+    );
+    detector?.watchWindow(this.#windower.window);
+  }
+
+  /** Decodes one frame and counts it. */
+  packet(
+    buf: Uint8Array,
+    offset: number,
+    capLen: number,
+    wireLen: number,
+    tsUs: number,
+    linktype: number,
+  ): void {
+    const meta = this.meta;
+    meta.tsUs = tsUs;
+    meta.wireLen = wireLen;
+    meta.capLen = capLen;
+    if (!decode(buf, offset, capLen, linktype, meta)) this.malformed++;
+    this.packets++;
+    this.bytes += wireLen;
+    if (this.firstTsUs < 0) this.firstTsUs = tsUs;
+    if (tsUs > this.lastTsUs) this.lastTsUs = tsUs;
+    this.#windower.add(meta);
+    if (this.#detector !== null) this.#detector.add(meta);
+  }
+
+  /** Closes windows whose second has passed (live capture on an idle link). */
+  advance(nowUs: number): void {
+    this.#windower.advance(nowUs);
+    this.#detector?.advance(nowUs);
+  }
+
+  /** End of the traffic: closes the current window and resolves open incidents. */
+  flush(): void {
+    this.#windower.flush();
+    this.#detector?.finish();
+  }
+}

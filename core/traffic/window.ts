@@ -1,0 +1,571 @@
+/**
+ * Traffic statistics of one time window (normally one second of packet time) in fixed
+ * memory: counters, histograms, top talkers, distinct sources and source entropy.
+ *
+ * @module
+ */
+
+import {
+  hashWords,
+  HyperLogLog,
+  PortCounts,
+  SpaceSaving,
+  type SpaceSavingEntry,
+  type TopPort,
+} from "../sketch/mod.ts";
+import { formatAddressWords, Fragment, type PacketMeta } from "../packet/mod.ts";
+
+/** Packets and bytes of one protocol class. */
+export interface ProtocolCounter {
+  packets: number;
+  bytes: number;
+}
+
+/** Packets with each TCP flag set. */
+export interface TcpFlagCounts {
+  FIN: number;
+  SYN: number;
+  RST: number;
+  PSH: number;
+  ACK: number;
+  URG: number;
+  ECE: number;
+  CWR: number;
+}
+
+/** Packets per wire-length range (bytes, bounds inclusive; `"1500+"` is above 1500). */
+export interface PacketLengthHistogram {
+  "0-64": number;
+  "65-128": number;
+  "129-256": number;
+  "257-512": number;
+  "513-1024": number;
+  "1025-1500": number;
+  "1500+": number;
+}
+
+/** A top-talker address and the packets it is guaranteed to have sent (never an overestimate). */
+export interface TopAddress {
+  ip: string;
+  count: number;
+}
+
+/**
+ * Plain, JSON-ready statistics of a {@linkcode Window} (snake_case: this is the JSON that
+ * replay prints and the reporting payloads reuse).
+ *
+ * Frames that could not be decoded (`malformed`) count in `packets`, `bytes`, `pps`, `bps`,
+ * `avg_pkt_len` and `malformed` only. Everything else describes the outer packet (GRE inner
+ * packets are not looked into).
+ */
+export interface WindowStats {
+  /** Window start, epoch seconds. */
+  t: number;
+  /** Seconds the window covers. */
+  seconds: number;
+  /** Frames seen, decodable or not. */
+  packets: number;
+  /** Sum of wire lengths. */
+  bytes: number;
+  /** Packets per second over `seconds` (3 decimals). */
+  pps: number;
+  /** BITS per second over `seconds` (3 decimals). */
+  bps: number;
+  /** Frames that could not be decoded. */
+  malformed: number;
+  /** IPv4 packets. */
+  ipv4: number;
+  /** IPv6 packets. */
+  ipv6: number;
+  /** Decoded frames that are not IP (ARP, LLDP, ...). */
+  non_ip: number;
+  /** Per protocol class; `icmp` is ICMP + ICMPv6, `other` is other IP protocols and non-IP. */
+  protocols: {
+    tcp: ProtocolCounter;
+    udp: ProtocolCounter;
+    icmp: ProtocolCounter;
+    gre: ProtocolCounter;
+    other: ProtocolCounter;
+  };
+  /** TCP packets (with a TCP header) with each flag set. */
+  tcp_flags: TcpFlagCounts;
+  /**
+   * TCP packets (with a TCP header) per whole flags byte, named by {@linkcode tcpFlagsName}
+   * (`"SYN"`, `"SYN+ACK"`, `"ACK+PSH"`, `"NONE"`, `"FIN+PSH+URG"`, ...); only non-zero entries.
+   */
+  tcp_flag_combos: Record<string, number>;
+  /** Fragmented IP packets by position. */
+  fragments: { first: number; non_first: number };
+  /** Decoded frames by wire length. */
+  pkt_len_hist: PacketLengthHistogram;
+  /** `bytes / packets` (3 decimals; 0 when empty). */
+  avg_pkt_len: number;
+  /** IP packets per TTL / hop-limit value (decimal string keys); only non-zero entries. */
+  ttl: Record<string, number>;
+  /** Top source addresses of IP packets, count descending, ties by address ascending. */
+  top_src_ips: TopAddress[];
+  /** Top destination addresses of IP packets, same order. */
+  top_dst_ips: TopAddress[];
+  /**
+   * Top source ports of TCP/UDP packets (with an L4 header), exact counts, count descending,
+   * ties by port.
+   */
+  top_src_ports: TopPort[];
+  /** Top destination ports of TCP/UDP packets, same order. */
+  top_dst_ports: TopPort[];
+  /** Distinct source addresses of IP packets (HyperLogLog estimate, about 0.8% error). */
+  src_count: number;
+  /**
+   * Shannon entropy (bits, 3 decimals) of the source-address distribution of IP packets,
+   * estimated over 4096 hash buckets: see {@linkcode Window} for its limits.
+   */
+  src_ip_entropy: number;
+}
+
+/** Options of a {@linkcode Window}. */
+export interface WindowOptions {
+  /** Counters per top-K table (source and destination addresses); default 64. */
+  topK?: number;
+}
+
+/** Flag names in the order combos are spelled: `"SYN+ACK"`, `"FIN+ACK"`, `"ACK+PSH"`. */
+const FLAG_ORDER: readonly (readonly [keyof TcpFlagCounts, number])[] = [
+  ["SYN", 0x02],
+  ["FIN", 0x01],
+  ["RST", 0x04],
+  ["ACK", 0x10],
+  ["PSH", 0x08],
+  ["URG", 0x20],
+  ["ECE", 0x40],
+  ["CWR", 0x80],
+];
+
+const FLAG_NAMES: readonly string[] = /* @__PURE__ */ (() => {
+  const names: string[] = [];
+  for (let f = 0; f < 256; f++) {
+    const parts = FLAG_ORDER.filter(([, bit]) => (f & bit) !== 0).map(([name]) => name);
+    names.push(parts.length === 0 ? "NONE" : parts.join("+"));
+  }
+  return names;
+})();
+
+/**
+ * Name of a TCP flags byte as used in `tcp_flag_combos`: set flags joined by `+` in the
+ * order SYN, FIN, RST, ACK, PSH, URG, ECE, CWR (`0x12` is `"SYN+ACK"`, `0x18` `"ACK+PSH"`,
+ * `0x29` `"FIN+PSH+URG"`), `"NONE"` for 0.
+ */
+export function tcpFlagsName(flags: number): string {
+  return FLAG_NAMES[flags & 0xff];
+}
+
+// Protocol classes.
+const P_TCP = 0;
+const P_UDP = 1;
+const P_ICMP = 2;
+const P_GRE = 3;
+const P_OTHER = 4;
+const PROTO_CLASS: Uint8Array = /* @__PURE__ */ (() => {
+  const t = new Uint8Array(256).fill(P_OTHER);
+  t[6] = P_TCP;
+  t[17] = P_UDP;
+  t[1] = P_ICMP;
+  t[58] = P_ICMP;
+  t[47] = P_GRE;
+  return t;
+})();
+
+// Scalar counters (indexes into a Float64Array: exact integers up to 2^53).
+const C_PACKETS = 0;
+const C_BYTES = 1;
+const C_MALFORMED = 2;
+const C_IPV4 = 3;
+const C_IPV6 = 4;
+const C_NON_IP = 5;
+const C_FRAG_FIRST = 6;
+const C_FRAG_NON_FIRST = 7;
+const C_COUNT = 8;
+// Then the per-class, per-flags, per-TTL and per-length counters, in one layout for the
+// integer counters a packet increments and the float totals they are folded into.
+const PROTO_PACKETS = C_COUNT;
+const PROTO_BYTES = PROTO_PACKETS + 5;
+const FLAGS = PROTO_BYTES + 5;
+const TTL = FLAGS + 256;
+const LEN_HIST = TTL + 256;
+const COUNTERS = LEN_HIST + 7;
+/**
+ * Packets counted in the integer counters before they are folded into the totals: with at most
+ * 65535 bytes of a packet there (see {@linkcode Window.add}), no integer counter can overflow.
+ */
+const FOLD_PACKETS = 16384;
+
+const LEN_LABELS = [
+  "0-64",
+  "65-128",
+  "129-256",
+  "257-512",
+  "513-1024",
+  "1025-1500",
+  "1500+",
+] as const;
+
+const ENTROPY_BITS = 12;
+const ENTROPY_BUCKETS = 1 << ENTROPY_BITS;
+const ENTROPY_MASK = ENTROPY_BUCKETS - 1;
+
+const FRAG_FIRST = Fragment.FIRST;
+const FRAG_NON_FIRST = Fragment.NON_FIRST;
+
+/**
+ * Statistics of the packets of one window, in fixed memory whatever the traffic: about
+ * 340 KB with the default top-K of 64 (850 KB once ports pass 65535 packets each way).
+ *
+ * {@linkcode add} runs once per packet and allocates nothing; {@linkcode snapshot} turns the
+ * counters into plain {@linkcode WindowStats} (allocation is fine there, once per window).
+ * A window is reused across seconds with {@linkcode reset}. Consecutive packets from one
+ * source (to one destination) are counted as a run and folded into the sketches when it
+ * ends, so floods from one host cost little; the results are the same as packet by packet.
+ *
+ * Ports are counted exactly (65536 counters each way). Sketches: distinct sources are a
+ * HyperLogLog of precision 14 (about 0.8% standard error); top-K tables of addresses are
+ * Space-Saving summaries: a key with more than packets / topK packets is always tracked, and
+ * snapshots list guaranteed counts (the estimate minus its error bound), which are exact while
+ * the keys fit and never overestimate.
+ *
+ * Source entropy is estimated from 4096 buckets indexed by the source address hash: it is
+ * exact while no two sources share a bucket (a handful of sources; with tens of sources a
+ * collision or two lowers it slightly), and it cannot exceed log2(4096) = 12 bits: a uniform
+ * spread over many thousands of sources reads about 11.3 to 12 bits rather than log2(sources).
+ * Read it as "concentrated (low) vs spread (near 12)", with `src_count` for the scale.
+ */
+export class Window {
+  /** Window start, epoch seconds. */
+  start = 0;
+  /** Seconds covered: 1 for a one-second window, more after {@linkcode merge}. */
+  seconds = 1;
+  /** Counters per top-K table. */
+  readonly topK: number;
+
+  /**
+   * Counters (layout above): packets add to the integer ones, because V8 adds integers kept
+   * in a Float64Array through float-to-integer conversions, several times slower; they are
+   * folded into the float totals (exact to 2^53) every {@linkcode FOLD_PACKETS} packets and
+   * before any read.
+   */
+  readonly #hot = new Int32Array(COUNTERS);
+  readonly #total = new Float64Array(COUNTERS);
+  readonly #entropy = new Float64Array(ENTROPY_BUCKETS);
+  readonly #srcCount = new HyperLogLog(14);
+  readonly #topSrc: SpaceSaving;
+  readonly #topDst: SpaceSaving;
+  // Current run of one source address (already in the HyperLogLog; not yet in the entropy
+  // buckets and top-K table) and of one destination address.
+  #srcRun = 0;
+  #srcHash = 0;
+  #srcW0 = 0;
+  #srcW1 = 0;
+  #srcW2 = 0;
+  #srcW3 = 0;
+  #dstRun = 0;
+  #dstW0 = 0;
+  #dstW1 = 0;
+  #dstW2 = 0;
+  #dstW3 = 0;
+  readonly #srcPorts = new PortCounts();
+  readonly #dstPorts = new PortCounts();
+
+  /** Creates an empty window starting at 0 and covering 1 second. */
+  constructor(options: WindowOptions = {}) {
+    const topK = options.topK ?? 64;
+    this.topK = topK;
+    this.#topSrc = new SpaceSaving(topK);
+    this.#topDst = new SpaceSaving(topK);
+  }
+
+  /** Frames counted so far (decodable or not). */
+  get packets(): number {
+    return this.#total[C_PACKETS] + this.#hot[C_PACKETS];
+  }
+
+  /** Sum of wire lengths counted so far. */
+  get bytes(): number {
+    return this.#total[C_BYTES] + this.#hot[C_BYTES];
+  }
+
+  /** Counts one packet. Hot path: allocates nothing. */
+  add(meta: PacketMeta): void {
+    const c = this.#hot;
+    if (c[C_PACKETS] === FOLD_PACKETS) this.#fold();
+    const len = meta.wireLen;
+    // The integer counters take up to 65535 bytes of a packet, the totals the rest (never,
+    // on real links).
+    const low = len & 0xffff;
+    c[C_PACKETS]++;
+    c[C_BYTES] += low;
+    if (low !== len) this.#total[C_BYTES] += len - low;
+    if (meta.malformed !== 0) {
+      c[C_MALFORMED]++;
+      return;
+    }
+    c[
+      LEN_HIST +
+      (len <= 256
+        ? (len <= 64 ? 0 : len <= 128 ? 1 : 2)
+        : len <= 1024
+        ? (len <= 512 ? 3 : 4)
+        : len <= 1500
+        ? 5
+        : 6)
+    ]++;
+    const version = meta.ipVersion;
+    const cls = version === 4 || version === 6 ? PROTO_CLASS[meta.protocol & 0xff] : P_OTHER;
+    c[PROTO_PACKETS + cls]++;
+    c[PROTO_BYTES + cls] += low;
+    if (low !== len) this.#total[PROTO_BYTES + cls] += len - low;
+    if (version !== 4 && version !== 6) {
+      c[C_NON_IP]++;
+      return;
+    }
+    c[version === 4 ? C_IPV4 : C_IPV6]++;
+    c[TTL + (meta.ttl & 0xff)]++;
+    const frag = meta.fragment;
+    if (frag === FRAG_FIRST) c[C_FRAG_FIRST]++;
+    else if (frag === FRAG_NON_FIRST) c[C_FRAG_NON_FIRST]++;
+
+    // Addresses: consecutive packets from one source (or to one destination) are counted as
+    // a run and folded into the sketches when the address changes: a flood from one host
+    // costs a comparison per packet. Words are read signed: they stay small integers in V8.
+    const src = meta.src;
+    const s0 = src[0] | 0, s1 = src[1] | 0, s2 = src[2] | 0, s3 = src[3] | 0;
+    if (
+      s3 === this.#srcW3 && s2 === this.#srcW2 && s1 === this.#srcW1 && s0 === this.#srcW0 &&
+      this.#srcRun !== 0
+    ) {
+      this.#srcRun++;
+    } else {
+      if (this.#srcRun !== 0) this.#flushSrc();
+      const h = hashWords(s0, s1, s2, s3);
+      this.#srcCount.addHash(h);
+      this.#srcHash = h;
+      this.#srcW0 = s0;
+      this.#srcW1 = s1;
+      this.#srcW2 = s2;
+      this.#srcW3 = s3;
+      this.#srcRun = 1;
+    }
+    const dst = meta.dst;
+    const d0 = dst[0] | 0, d1 = dst[1] | 0, d2 = dst[2] | 0, d3 = dst[3] | 0;
+    if (
+      d3 === this.#dstW3 && d2 === this.#dstW2 && d1 === this.#dstW1 && d0 === this.#dstW0 &&
+      this.#dstRun !== 0
+    ) {
+      this.#dstRun++;
+    } else {
+      if (this.#dstRun !== 0) this.#flushDst();
+      this.#dstW0 = d0;
+      this.#dstW1 = d1;
+      this.#dstW2 = d2;
+      this.#dstW3 = d3;
+      this.#dstRun = 1;
+    }
+
+    if ((cls === P_TCP || cls === P_UDP) && frag !== FRAG_NON_FIRST) {
+      this.#srcPorts.add(meta.srcPort & 0xffff);
+      this.#dstPorts.add(meta.dstPort & 0xffff);
+      if (cls === P_TCP) c[FLAGS + (meta.tcpFlags & 0xff)]++;
+    }
+  }
+
+  /** Folds the current source-address run into the entropy buckets and top-K table. */
+  #flushSrc(): void {
+    const run = this.#srcRun;
+    const h = this.#srcHash;
+    this.#entropy[h & ENTROPY_MASK] += run;
+    this.#topSrc.addHashed(h, this.#srcW0, this.#srcW1, this.#srcW2, this.#srcW3, run);
+    this.#srcRun = 0;
+  }
+
+  /** Folds the current destination-address run into its top-K table. */
+  #flushDst(): void {
+    const d0 = this.#dstW0, d1 = this.#dstW1, d2 = this.#dstW2, d3 = this.#dstW3;
+    this.#topDst.addHashed(hashWords(d0, d1, d2, d3), d0, d1, d2, d3, this.#dstRun);
+    this.#dstRun = 0;
+  }
+
+  /** Adds the integer counters into the totals and zeroes them. */
+  #fold(): void {
+    const hot = this.#hot;
+    const total = this.#total;
+    for (let i = 0; i < COUNTERS; i++) total[i] += hot[i];
+    hot.fill(0);
+  }
+
+  /** Folds pending runs and counters into the sketches and totals (before reading them). */
+  #flushRuns(): void {
+    this.#fold();
+    if (this.#srcRun !== 0) this.#flushSrc();
+    if (this.#dstRun !== 0) this.#flushDst();
+  }
+
+  /**
+   * Adds `other` into this window: counters, histograms and port counts add, distinct-source
+   * registers take the maximum, top-K tables merge (their overestimate bounds add). The result
+   * covers from the earlier start to the later end: `start = min(starts)`,
+   * `seconds = max(ends) - start` (so consecutive one-second windows give N seconds).
+   */
+  merge(other: Window): void {
+    const end = Math.max(this.start + this.seconds, other.start + other.seconds);
+    this.start = Math.min(this.start, other.start);
+    this.seconds = end - this.start;
+    this.#flushRuns();
+    other.#flushRuns();
+    addInto(this.#total, other.#total);
+    addInto(this.#entropy, other.#entropy);
+    this.#srcCount.merge(other.#srcCount);
+    this.#topSrc.merge(other.#topSrc);
+    this.#topDst.merge(other.#topDst);
+    this.#srcPorts.merge(other.#srcPorts);
+    this.#dstPorts.merge(other.#dstPorts);
+  }
+
+  /** Empties the window for reuse, starting at `start` (epoch seconds) for `seconds` (1). */
+  reset(start: number, seconds = 1): void {
+    this.start = start;
+    this.seconds = seconds;
+    this.#srcRun = 0;
+    this.#dstRun = 0;
+    this.#hot.fill(0);
+    this.#total.fill(0);
+    this.#entropy.fill(0);
+    this.#srcCount.reset();
+    this.#topSrc.reset();
+    this.#topDst.reset();
+    this.#srcPorts.reset();
+    this.#dstPorts.reset();
+  }
+
+  /** The window's statistics as plain data, with the `topN` (default 10) of each top list. */
+  snapshot(topN = 10): WindowStats {
+    this.#flushRuns();
+    const c = this.#total;
+    const packets = c[C_PACKETS];
+    const bytes = c[C_BYTES];
+    const seconds = this.seconds > 0 ? this.seconds : 1;
+    const protocol = (i: number): ProtocolCounter => ({
+      packets: c[PROTO_PACKETS + i],
+      bytes: c[PROTO_BYTES + i],
+    });
+
+    const tcpFlags: TcpFlagCounts = {
+      FIN: 0,
+      SYN: 0,
+      RST: 0,
+      PSH: 0,
+      ACK: 0,
+      URG: 0,
+      ECE: 0,
+      CWR: 0,
+    };
+    const combos: Record<string, number> = {};
+    for (let f = 0; f < 256; f++) {
+      const n = c[FLAGS + f];
+      if (n === 0) continue;
+      combos[FLAG_NAMES[f]] = n;
+      for (const [name, bit] of FLAG_ORDER) {
+        if ((f & bit) !== 0) tcpFlags[name] += n;
+      }
+    }
+
+    const hist = {} as PacketLengthHistogram;
+    for (let i = 0; i < LEN_LABELS.length; i++) hist[LEN_LABELS[i]] = c[LEN_HIST + i];
+
+    const ttl: Record<string, number> = {};
+    for (let t = 0; t < 256; t++) {
+      if (c[TTL + t] !== 0) ttl[t] = c[TTL + t];
+    }
+
+    return {
+      t: this.start,
+      seconds: this.seconds,
+      packets,
+      bytes,
+      pps: round3(packets / seconds),
+      bps: round3((bytes * 8) / seconds),
+      malformed: c[C_MALFORMED],
+      ipv4: c[C_IPV4],
+      ipv6: c[C_IPV6],
+      non_ip: c[C_NON_IP],
+      protocols: {
+        tcp: protocol(P_TCP),
+        udp: protocol(P_UDP),
+        icmp: protocol(P_ICMP),
+        gre: protocol(P_GRE),
+        other: protocol(P_OTHER),
+      },
+      tcp_flags: tcpFlags,
+      tcp_flag_combos: combos,
+      fragments: { first: c[C_FRAG_FIRST], non_first: c[C_FRAG_NON_FIRST] },
+      pkt_len_hist: hist,
+      avg_pkt_len: packets > 0 ? round3(bytes / packets) : 0,
+      ttl,
+      top_src_ips: topAddresses(this.#topSrc, topN),
+      top_dst_ips: topAddresses(this.#topDst, topN),
+      top_src_ports: this.#srcPorts.top(topN),
+      top_dst_ports: this.#dstPorts.top(topN),
+      src_count: Math.round(this.#srcCount.estimate()),
+      src_ip_entropy: round3(bucketEntropy(this.#entropy)),
+    };
+  }
+}
+
+function addInto(a: Float64Array, b: Float64Array): void {
+  for (let i = 0; i < a.length; i++) a[i] += b[i];
+}
+
+function round3(x: number): number {
+  return Math.round(x * 1000) / 1000;
+}
+
+/**
+ * The `n` keys with the highest guaranteed counts (Space-Saving's count minus its error): a
+ * listed count is evidence ("at least this many"), never an estimate inflated by evictions, and
+ * keys that cannot be shown to have sent anything are left out.
+ */
+function guaranteedTop(table: SpaceSaving, n: number): SpaceSavingEntry[] {
+  return table.top(table.capacity)
+    .map((e) => ({ key: e.key, count: e.count - e.error, error: 0 }))
+    .filter((e) => e.count > 0)
+    .sort((a, b) => b.count - a.count || compareKeys(a.key, b.key))
+    .slice(0, n);
+}
+
+function compareKeys(a: readonly number[], b: readonly number[]): number {
+  return a[0] - b[0] || a[1] - b[1] || a[2] - b[2] || a[3] - b[3];
+}
+
+function topAddresses(table: SpaceSaving, n: number): TopAddress[] {
+  return guaranteedTop(table, n).map((e) => ({
+    ip: formatAddressWords(e.key[0], e.key[1], e.key[2], e.key[3]),
+    count: e.count,
+  }));
+}
+
+/** `n log2 n` of the small counts most entropy buckets hold (Math.log2 is a call into C++). */
+const N_LOG2_N: Float64Array = /* @__PURE__ */ (() => {
+  const t = new Float64Array(4096);
+  for (let n = 1; n < t.length; n++) t[n] = n * Math.log2(n);
+  return t;
+})();
+
+/** Shannon entropy (bits) of the distribution of counts over buckets. */
+function bucketEntropy(buckets: Float64Array): number {
+  let total = 0;
+  let sumNLogN = 0;
+  for (let i = 0; i < buckets.length; i++) {
+    const n = buckets[i];
+    total += n;
+    sumNLogN += n < N_LOG2_N.length ? N_LOG2_N[n] : n * Math.log2(n);
+  }
+  if (total === 0) return 0;
+  // H = log2(N) - (1/N) * sum(n log2 n); clamp the tiny negative rounding of one bucket.
+  return Math.max(0, Math.log2(total) - sumNLogN / total);
+}
