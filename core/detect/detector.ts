@@ -1,19 +1,8 @@
 /**
  * Flood detection: sliding one-second rates every 100 ms of packet time, per destination and
- * for the whole interface, against thresholds from the baseline and floors; an incident
- * machine per target (idle -> suspected -> active -> holddown -> resolved, then cooldown).
- *
- * Confirmation depends on how attack-like the excess is:
- * - attack-shaped traffic (anything that is not a bulk transfer) opens at once when its rate
- *   over the last 300 ms is at least `fast_open_multiple` x the threshold (3% allowance for
- *   slot edges), else after `confirm_seconds` over the threshold;
- * - traffic shaped like a legitimate bulk transfer (>= 90% TCP, >= 90% of it plain ACK /
- *   PSH+ACK / FIN segments, >= 50% of packets 1000 bytes or more, and few sources: at most 16,
- *   or the top 3 sending >= 80%) must stay over for `bulk_confirm_seconds`, and the incident
- *   says it was opened anyway.
- * An incident stays active while any of its target's rates is over its threshold (frozen at
- * open), so one opened by bps ends by bps and a vector shift does not split it; it resolves
- * after `attack_holddown` seconds under every threshold.
+ * for the whole interface, against {@linkcode Thresholds}; an {@linkcode IncidentMachine} per
+ * target decides when to suspect, open, update and resolve, and the {@linkcode Detector}
+ * builds the events with their evidence and classification.
  *
  * A flood on one address of a busy node shows in that address's own rates: up to
  * `max_tracked_destinations` addresses are tracked; the interface-wide machine only opens when
@@ -25,22 +14,15 @@
  */
 
 import { Baseline, BASELINE_METRICS } from "./baseline.ts";
-import { classify } from "../classify/mod.ts";
 import type { DetectionConfig } from "../config/mod.ts";
-import { formatAddressWords, type PacketMeta, Vector, VECTOR_COUNT } from "../packet/mod.ts";
-import {
-  Incident,
-  type IncidentEvent,
-  incidentEvent,
-  type IncidentEventKind,
-  RATE_NAMES,
-} from "./incident.ts";
+import { type PacketMeta, Vector, VECTOR_COUNT } from "../packet/mod.ts";
+import { Incident, type IncidentEvent, type IncidentEventKind, RATE_NAMES } from "./incident.ts";
+import { IncidentMachine, State, STATE_NAMES, Step, type TargetState } from "./incident_machine.ts";
 import { deterministicUuid } from "../sketch/mod.ts";
-import { RateTable, SLOT_US, SLOTS, type Window } from "../traffic/mod.ts";
+import { Thresholds } from "./thresholds.ts";
+import { type PacketAnalyzer, RateTable, SLOT_US, SLOTS, type Window } from "../traffic/mod.ts";
 import { EvidenceWindows } from "./_evidence_windows.ts";
-
-/** Where a target's machine stands. */
-export type TargetState = "idle" | "suspected" | "active" | "holddown" | "cooldown";
+import { TargetRates } from "./_target_rates.ts";
 
 /** Options of a {@linkcode Detector}. */
 export interface DetectorOptions {
@@ -56,64 +38,46 @@ export interface DetectorOptions {
 
 /** What one target's rates look like now (for status and metrics). */
 export interface TargetStatus {
+  /** `"interface"` or the destination address. */
   target: string;
+  /** Where its machine stands. */
   state: TargetState;
+  /** Packets per second over the last second. */
   pps: number;
+  /** Bits per second over the last second. */
   bps: number;
+  /** Thresholds in force by rate name (null: off). */
   thresholds: Record<string, number | null>;
+  /** The open incident's id, or null. */
   incident: string | null;
 }
 
-const STATE_IDLE = 0;
-const STATE_SUSPECTED = 1;
-const STATE_ACTIVE = 2;
-const STATE_HOLDDOWN = 3;
-const STATE_COOLDOWN = 4;
-const STATE_NAMES: TargetState[] = ["idle", "suspected", "active", "holddown", "cooldown"];
-
-/** Vector counter behind each thresholded rate (bps is BYTES x 8). */
-const RATE_VECTORS = [
-  Vector.PACKETS,
-  Vector.BYTES,
-  Vector.SYN,
-  Vector.UDP,
-  Vector.ICMP,
-  Vector.FRAGMENTS,
-];
 const RATES = RATE_NAMES.length;
-/** Short span (slots) whose rate decides a fast open. */
-const FAST_SLOTS = 3;
-/** A flood at exactly the fast multiple may count a packet less in a short span's slots. */
-const FAST_TOLERANCE = 0.97;
 /** Longest packet-time gap (s) filled with idle seconds for the baseline. */
 const MAX_IDLE_FILL_SECONDS = 300;
-/** Half-life (s) of a destination's decaying high-water mark (its baseline). */
-const DEST_HALF_LIFE_SECONDS = 600;
-/** Seconds a destination must be tracked before its own baseline counts. */
-const DEST_READY_SECONDS = 300;
 
-class Target {
-  state = STATE_IDLE;
-  overSinceUs = 0;
-  cooldownUntilUs = 0;
-  trigger = 0;
-  bulkNote = "";
-  readonly vectors = new Float64Array(VECTOR_COUNT);
-  incident: Incident | null = null;
-
-  reset(): void {
-    this.state = STATE_IDLE;
-    this.overSinceUs = 0;
-    this.cooldownUntilUs = 0;
-    this.trigger = 0;
-    this.bulkNote = "";
-    this.vectors.fill(0);
-    this.incident = null;
-  }
-}
-
-/** Detects floods in a stream of decoded packets and emits incident events. */
-export class Detector {
+/**
+ * Detects floods in a stream of decoded packets and emits incident events. Every 100 ms of
+ * packet time it rotates the rate slots, and once a second it feeds the interface's baseline
+ * (with seconds when no target is suspected or under attack), the destinations' own marks,
+ * the incidents' velocity curves, and frees quiet destination rows for new ones. Then each
+ * target's machine evaluates its rates against its thresholds (destinations first, so the
+ * interface defers to a destination carrying the excess). Events carry the classification of
+ * everything the incident has seen so far.
+ *
+ * @example Incidents of a stream of decoded packets
+ * ```ts
+ * import { defaultConfig, Detector, Pipeline } from "../../mod.ts";
+ *
+ * const detector = new Detector(defaultConfig(), {
+ *   onEvent: (event) => console.log(event.event, event.id, event.attack_family),
+ * });
+ * const pipeline = new Pipeline(() => {}, { detector });
+ * // ... pipeline.packet(...) for every frame, then:
+ * pipeline.flush(); // resolves what is still open
+ * ```
+ */
+export class Detector implements PacketAnalyzer {
   /** The learned interface baseline (save it periodically; restore it at start). */
   readonly baseline: Baseline;
   /** Events a listener threw on (the detector carried on). */
@@ -123,30 +87,29 @@ export class Detector {
   readonly #onEvent: (event: IncidentEvent) => void;
   readonly #idSeed: string;
   readonly #table: RateTable;
-  /** Machines: one per tracked row, the interface last. */
-  readonly #targets: Target[];
+  readonly #thresholdsOf: Thresholds;
+  /** One machine per tracked row, the interface's last; their incidents and pending counts. */
+  readonly #machines: IncidentMachine[];
+  readonly #incidents: (Incident | null)[];
+  /** Vector counters of a suspected target since it went over (an incident's from open on). */
+  readonly #pending: Float64Array[];
   readonly #iface: number;
   readonly #evidence: EvidenceWindows;
   /** The evidence windows' per-row sampling countdown (see `EvidenceWindows.countdown`). */
   readonly #countdown: Int32Array;
-  /** Interface-wide sliding sums and the completed slot's counts, summed over rows per tick. */
-  readonly #ifaceSums = new Float64Array(VECTOR_COUNT);
+  /** The completed slot's counts, summed over every row (for the interface). */
   readonly #ifaceSlotCounts = new Float64Array(VECTOR_COUNT);
   readonly #rates = new Float64Array(RATES);
   readonly #thresholds = new Float64Array(RATES);
   readonly #sample = new Float64Array(BASELINE_METRICS);
-  /** The interface levels last read from a ready baseline (kept while an attack empties it). */
-  readonly #lastLevels = new Float64Array(RATES);
-  #hadLevels = false;
-  /** Per-row decaying high-water marks of each rate, and seconds tracked. */
-  readonly #destHigh: Float64Array;
-  readonly #destSeconds: Uint32Array;
+  /** Each target's rates; what the machine being evaluated asks of its target's traffic. */
+  readonly #traffic: TargetRates;
   #slotNo = NaN;
   /** End of the current slot (µs): a packet at or after it moves time on. */
   #slotEndUs = -Infinity;
   #lastTickUs = 0;
 
-  /** Creates a detector with `config` (see core/config.ts for every key and its meaning). */
+  /** Creates a detector with `config` (every key and its meaning: `DetectionConfig`). */
   constructor(config: DetectionConfig, options: DetectorOptions) {
     this.#cfg = config;
     this.#onEvent = options.onEvent;
@@ -158,12 +121,14 @@ export class Detector {
       });
     const capacity = config.max_tracked_destinations;
     this.#table = new RateTable(capacity);
-    this.#targets = Array.from({ length: capacity + 1 }, () => new Target());
+    this.#thresholdsOf = new Thresholds(config, this.baseline, capacity);
+    this.#machines = Array.from({ length: capacity + 1 }, () => new IncidentMachine());
+    this.#incidents = new Array(capacity + 1).fill(null);
+    this.#pending = Array.from({ length: capacity + 1 }, () => new Float64Array(VECTOR_COUNT));
     this.#iface = capacity;
     this.#evidence = new EvidenceWindows(capacity + 1);
     this.#countdown = this.#evidence.countdown;
-    this.#destHigh = new Float64Array(capacity * RATES);
-    this.#destSeconds = new Uint32Array(capacity);
+    this.#traffic = new TargetRates(this.#table, this.#evidence, this.#machines, this.#thresholds);
   }
 
   /**
@@ -179,6 +144,7 @@ export class Detector {
       max_tracked_destinations: this.#cfg.max_tracked_destinations,
       baseline_window_minutes: this.#cfg.baseline_window_minutes,
     };
+    this.#thresholdsOf.configure(this.#cfg);
     return later;
   }
 
@@ -206,8 +172,8 @@ export class Detector {
   window(window: Window): void {
     const evidence = this.#evidence;
     evidence.closed(window);
-    for (let i = 0; i < this.#targets.length; i++) {
-      const inc = this.#targets[i].incident;
+    for (let i = 0; i <= this.#iface; i++) {
+      const inc = this.#incidents[i];
       if (!inc || !evidence.has(i)) continue;
       if (evidence.isOwn(i)) inc.ownSeconds++;
       else inc.interfaceSeconds++;
@@ -227,33 +193,29 @@ export class Detector {
   finish(): void {
     if (Number.isNaN(this.#slotNo)) return;
     this.#tick(); // the last, partial slot
-    for (let i = 0; i < this.#targets.length; i++) {
-      const target = this.#targets[i];
-      if (target.incident) this.#resolve(i, target.incident.lastOverUs);
-      else if (target.state === STATE_SUSPECTED) this.#release(i);
+    for (let i = 0; i <= this.#iface; i++) {
+      this.#act(i, this.#machines[i].finish(this.#cfg, this.#lastTickUs), this.#lastTickUs);
     }
   }
 
   /** Every target not idle, and the interface (for status output and metrics). */
   status(): TargetStatus[] {
     const out: TargetStatus[] = [];
-    for (let i = 0; i < this.#targets.length; i++) {
-      const t = this.#targets[i];
-      if (i !== this.#iface && t.state === STATE_IDLE) continue;
-      this.#loadRates(i);
-      this.#loadThresholds(i, this.#lastTickUs);
+    for (let i = 0; i <= this.#iface; i++) {
+      const m = this.#machines[i];
+      if (i !== this.#iface && m.state === State.IDLE) continue;
+      this.#traffic.load(i, this.#rates);
+      this.#thresholdsOf.load(i, this.#lastTickUs, this.#thresholds);
+      const th = this.#thresholds;
       out.push({
-        target: this.#label(i),
-        state: STATE_NAMES[t.state],
+        target: this.#traffic.label(i),
+        state: STATE_NAMES[m.state],
         pps: this.#rates[0],
         bps: this.#rates[1],
         thresholds: Object.fromEntries(
-          RATE_NAMES.map((
-            n,
-            k,
-          ) => [n, Number.isFinite(this.#thresholds[k]) ? this.#thresholds[k] : null]),
+          RATE_NAMES.map((n, k) => [n, Number.isFinite(th[k]) ? th[k] : null]),
         ),
-        incident: t.incident?.id ?? null,
+        incident: this.#incidents[i]?.id ?? null,
       });
     }
     return out;
@@ -287,27 +249,30 @@ export class Detector {
     this.#tick();
   }
 
-  /** One slot boundary: rotate the rates, do the per-second work, evaluate every target. */
+  /** One slot of packet time: rotate the rates, do the per-second work, evaluate every target. */
   #tick(): void {
     const table = this.#table;
     table.finishSlot();
     this.#slotNo++;
     const tUs = this.#slotNo * SLOT_US;
     this.#lastTickUs = tUs;
-    // Incidents accumulate the completed slot's counts before the slot is reused.
-    for (let i = 0; i < this.#targets.length; i++) {
-      const t = this.#targets[i];
-      if (t.state === STATE_IDLE || t.state === STATE_COOLDOWN) continue;
-      const counts = i === this.#iface ? this.#sumCurrent() : table.current(i);
-      const into = t.incident?.vectors ?? t.vectors; // suspected: the target's; open: the incident's
+    // Busy targets accumulate the completed slot's counts before the slot is reused.
+    for (let i = 0; i <= this.#iface; i++) {
+      if (!this.#machines[i].busy) continue;
+      let counts: Float64Array;
+      if (i === this.#iface) {
+        counts = this.#ifaceSlotCounts;
+        table.currentTotals(counts);
+      } else counts = table.current(i);
+      const into = this.#incidents[i]?.vectors ?? this.#pending[i];
       for (let v = 0; v < VECTOR_COUNT; v++) into[v] += counts[v];
     }
     table.rotate();
-    this.#sumInterface();
+    this.#traffic.update();
     if (this.#slotNo % SLOTS === 0) this.#second(tUs);
     // Destinations first: the interface machine defers to a destination carrying the excess.
     for (let i = 0; i < this.#iface; i++) {
-      if (table.used[i] || this.#targets[i].state !== STATE_IDLE) this.#evaluate(i, tUs);
+      if (table.used[i] || this.#machines[i].state !== State.IDLE) this.#evaluate(i, tUs);
     }
     this.#evaluate(this.#iface, tUs);
   }
@@ -316,26 +281,19 @@ export class Detector {
   #second(tUs: number): void {
     const tSec = tUs / 1e6 - 1; // the second that just ended
     if (this.#baselineOpen()) {
-      this.#loadRates(this.#iface);
+      this.#traffic.load(this.#iface, this.#rates);
       this.#sample.set(this.#rates);
       this.baseline.add(tSec, this.#sample);
     }
-    const decay = Math.pow(0.5, 1 / DEST_HALF_LIFE_SECONDS);
     for (let row = 0; row < this.#iface; row++) {
-      if (!this.#table.used[row]) continue;
-      const t = this.#targets[row];
-      if (t.state !== STATE_IDLE) continue;
-      this.#loadRates(row);
-      for (let k = 0; k < RATES; k++) {
-        const j = row * RATES + k;
-        this.#destHigh[j] = Math.max(this.#rates[k], this.#destHigh[j] * decay);
-      }
-      this.#destSeconds[row]++;
+      if (!this.#table.used[row] || this.#machines[row].state !== State.IDLE) continue;
+      this.#traffic.load(row, this.#rates);
+      this.#thresholdsOf.learn(row, this.#rates);
     }
-    for (let i = 0; i < this.#targets.length; i++) {
-      const inc = this.#targets[i].incident;
+    for (let i = 0; i <= this.#iface; i++) {
+      const inc = this.#incidents[i];
       if (inc) {
-        this.#loadRates(i);
+        this.#traffic.load(i, this.#rates);
         inc.second(tSec, this.#rates[0], this.#rates[1]);
       }
       if (i < this.#iface) this.#chooseStatsSource(i);
@@ -344,13 +302,9 @@ export class Detector {
     const shared = this.#table.capacity * VECTOR_COUNT;
     if (this.#table.sums[shared + Vector.PACKETS] > 0) {
       const quiet = Math.max(10, this.#cfg.min_pps_threshold / 100);
-      const freed = this.#table.evictQuiet(4, quiet);
-      if (freed > 0) {
+      if (this.#table.evictQuiet(4, quiet) > 0) {
         for (let row = 0; row < this.#iface; row++) {
-          if (!this.#table.used[row]) {
-            this.#destSeconds[row] = 0;
-            this.#destHigh.fill(0, row * RATES, (row + 1) * RATES);
-          }
+          if (!this.#table.used[row]) this.#thresholdsOf.forget(row);
         }
       }
     }
@@ -358,19 +312,17 @@ export class Detector {
 
   /** The interface baseline learns only from seconds without any suspected or open incident. */
   #baselineOpen(): boolean {
-    for (const t of this.#targets) {
-      if (t.state !== STATE_IDLE && t.state !== STATE_COOLDOWN) return false;
-    }
+    for (const m of this.#machines) if (m.busy) return false;
     return true;
   }
 
-  // ---- evaluation ---------------------------------------------------------------------
+  // ---- evaluation and transitions -----------------------------------------------------
 
   #evaluate(i: number, tUs: number): void {
-    const t = this.#targets[i];
-    this.#loadRates(i);
-    if (t.incident) this.#thresholds.set(t.incident.thresholds);
-    else this.#loadThresholds(i, tUs);
+    this.#traffic.load(i, this.#rates);
+    const inc = this.#incidents[i];
+    if (inc) this.#thresholds.set(inc.thresholds);
+    else this.#thresholdsOf.load(i, tUs, this.#thresholds);
     let ratio = 0;
     let trigger = 0;
     for (let k = 0; k < RATES; k++) {
@@ -380,141 +332,45 @@ export class Detector {
         trigger = k;
       }
     }
-    const over = ratio > 1;
-    switch (t.state) {
-      case STATE_COOLDOWN:
-        if (tUs < t.cooldownUntilUs) return;
-        t.state = STATE_IDLE;
-      // falls through
-      case STATE_IDLE:
-        if (!over || (i === this.#iface && this.#destinationExplains(trigger))) return;
-        t.state = STATE_SUSPECTED;
-        t.overSinceUs = tUs;
-        t.trigger = trigger;
+    this.#traffic.row = i;
+    this.#act(i, this.#machines[i].step(this.#cfg, tUs, ratio, trigger, this.#traffic), tUs);
+  }
+
+  /** Carries out what target `i`'s machine decided at `tUs`. */
+  #act(i: number, step: number, tUs: number): void {
+    switch (step) {
+      case Step.SUSPECT:
         // The second that crossed the threshold is the first evidence.
-        t.vectors.set(this.#sumsOf(i));
+        this.#pending[i].set(this.#traffic.sumsOf(i));
         this.#watch(i);
         return;
-      case STATE_SUSPECTED:
-        if (!over) {
-          this.#release(i);
-          return;
-        }
-        t.trigger = trigger;
-        this.#confirm(i, tUs, ratio);
+      case Step.RELEASE:
+        this.#release(i);
         return;
-      case STATE_ACTIVE:
-      case STATE_HOLDDOWN: {
-        const inc = t.incident!;
-        if (over) {
-          inc.lastOverUs = tUs;
-          t.state = STATE_ACTIVE;
-        } else {
-          t.state = STATE_HOLDDOWN;
-          if (tUs - inc.lastOverUs >= this.#cfg.attack_holddown * 1e6) {
-            this.#resolve(i, inc.lastOverUs);
-            return;
-          }
-        }
-        if (tUs - inc.lastEventUs >= this.#cfg.incident_update_seconds * 1e6) {
-          inc.lastEventUs = tUs;
-          this.#report(i, "update", tUs);
-        }
+      case Step.OPEN:
+        this.#open(i, tUs);
+        return;
+      case Step.UPDATE:
+        this.#emit(this.#event(i, "update", tUs));
+        return;
+      case Step.RESOLVE: {
+        const endedUs = this.#machines[i].lastOverUs;
+        const event = this.#event(i, "resolve", Math.max(tUs, endedUs), endedUs);
+        this.#release(i);
+        this.#emit(event);
       }
     }
   }
 
-  /** Suspected: open now, or keep waiting, according to the traffic's shape. */
-  #confirm(i: number, tUs: number, ratio: number): void {
-    const t = this.#targets[i];
-    const cfg = this.#cfg;
-    const over = (tUs - t.overSinceUs) / 1e6;
-    const bulk = this.#bulkShaped(i);
-    const name = RATE_NAMES[t.trigger];
-    if (bulk) {
-      if (over >= cfg.bulk_confirm_seconds) {
-        this.#open(
-          i,
-          tUs,
-          `sustained: ${name} over threshold for ${
-            over.toFixed(1)
-          } s although shaped like a bulk transfer (${t.bulkNote})`,
-        );
-      }
-      return;
-    }
-    const fast = this.#shortRate(i, t.trigger) / this.#thresholds[t.trigger];
-    if (fast >= cfg.fast_open_multiple * FAST_TOLERANCE) {
-      this.#open(i, tUs, `fast: ${name} at ${fast.toFixed(1)}x threshold over the last 300 ms`);
-    } else if (over >= cfg.confirm_seconds) {
-      this.#open(
-        i,
-        tUs,
-        `confirmed: ${name} over threshold (${ratio.toFixed(1)}x) for ${over.toFixed(1)} s`,
-      );
-    }
-  }
-
-  /**
-   * Whether the target's last second looks like a legitimate bulk transfer (see the module
-   * doc); sets the target's `bulkNote` with the numbers.
-   */
-  #bulkShaped(i: number): boolean {
-    const s = this.#sumsOf(i);
-    const packets = s[Vector.PACKETS];
-    const tcp = s[Vector.TCP];
-    const plain = s[Vector.ACK] + s[Vector.PSH_ACK] + s[Vector.FIN];
-    if (
-      !(packets > 0 && tcp >= 0.9 * packets && plain >= 0.9 * tcp &&
-        s[Vector.LARGE] >= 0.5 * packets)
-    ) {
-      return false;
-    }
-    const t = this.#targets[i];
-    const st = this.#evidence.stats(i);
-    if (st === null) {
-      t.bulkNote = `${pct(tcp, packets)}% TCP, ${pct(plain, tcp)}% plain ACK/PSH segments`;
-      return true;
-    }
-    const top3 = st.top_src_ips.reduce((n, e) => n + e.count, 0);
-    const few = st.src_count <= 16 || top3 >= 0.8 * st.packets;
-    t.bulkNote = `${pct(tcp, packets)}% TCP, ${pct(plain, tcp)}% plain ACK/PSH segments, ` +
-      `${pct(s[Vector.LARGE], packets)}% large, ${st.src_count} sources, top 3 send ${
-        pct(top3, st.packets)
-      }%`;
-    return few;
-  }
-
-  /**
-   * True when destinations own the interface's excess: one tracked destination carries most of
-   * the trigger rate (its own machine names the target), or the destinations already suspected
-   * or under attack do together (several targets, each with its own incident).
-   */
-  #destinationExplains(trigger: number): boolean {
-    const v = RATE_VECTORS[trigger];
-    const half = 0.5 * this.#ifaceSums[v];
-    let watched = 0;
-    for (let row = 0; row < this.#iface; row++) {
-      if (!this.#table.used[row]) continue;
-      const rate = this.#table.sums[row * VECTOR_COUNT + v];
-      if (rate >= half) return true;
-      const state = this.#targets[row].state;
-      if (state !== STATE_IDLE && state !== STATE_COOLDOWN) watched += rate;
-    }
-    return watched >= half;
-  }
-
-  // ---- transitions --------------------------------------------------------------------
-
-  #open(i: number, tUs: number, rule: string): void {
-    const t = this.#targets[i];
-    const k = t.trigger;
-    const label = this.#label(i);
+  #open(i: number, tUs: number): void {
+    const m = this.#machines[i];
+    const k = m.trigger;
+    const label = this.#traffic.label(i);
     const thresholds = Float64Array.from(this.#thresholds);
     const inc = new Incident({
-      id: deterministicUuid(`${this.#idSeed}|${label}|${t.overSinceUs}`),
+      id: deterministicUuid(`${this.#idSeed}|${label}|${m.overSinceUs}`),
       target: label,
-      startedUs: t.overSinceUs,
+      startedUs: m.overSinceUs,
       openedUs: tUs,
       trigger: {
         metric: RATE_NAMES[k],
@@ -522,36 +378,25 @@ export class Detector {
         threshold: Math.round(thresholds[k]),
         ratio: Math.round((this.#rates[k] / thresholds[k]) * 100) / 100,
       },
-      rule,
+      rule: m.rule,
       thresholds,
       baseline: i === this.#iface && this.baseline.ready
         ? { pps: this.baseline.mean(0), bps: this.baseline.mean(1) }
         : { pps: 0, bps: 0 },
     });
-    inc.vectors.set(t.vectors);
+    inc.vectors.set(this.#pending[i]);
     inc.second(tUs / 1e6, this.#rates[0], this.#rates[1]);
-    t.incident = inc;
-    t.state = STATE_ACTIVE;
+    this.#incidents[i] = inc;
     if (i < this.#iface) this.#table.pinned[i] = 1;
-    this.#report(i, "open", tUs);
+    this.#emit(this.#event(i, "open", tUs));
   }
 
-  #resolve(i: number, endedUs: number): void {
-    const t = this.#targets[i];
-    const atUs = Math.max(this.#lastTickUs, endedUs);
-    const event = this.#event(i, "resolve", atUs, endedUs);
-    this.#release(i);
-    t.state = STATE_COOLDOWN;
-    t.cooldownUntilUs = atUs + this.#cfg.attack_cooldown * 1e6;
-    this.#emit(event);
-  }
-
-  /** Back to idle: frees the target's window and unpins its row. */
+  /** Back to idle (or cooldown): frees the target's window, its incident, and unpins its row. */
   #release(i: number): void {
-    const t = this.#targets[i];
     this.#evidence.release(i);
     if (i < this.#iface) this.#table.pinned[i] = 0;
-    t.reset();
+    this.#incidents[i] = null;
+    this.#pending[i].fill(0);
   }
 
   /** Gives a newly suspected target an evidence window (none when all are in use). */
@@ -568,28 +413,18 @@ export class Detector {
     evidence.choose(
       row,
       this.#table.sums[row * VECTOR_COUNT + Vector.PACKETS],
-      this.#ifaceSums[Vector.PACKETS],
+      this.#traffic.ifaceSums[Vector.PACKETS],
     );
-    const inc = this.#targets[row].incident;
+    const inc = this.#incidents[row];
     if (inc && evidence.isOwn(row) && evidence.every(row) > inc.sampleEvery) {
       inc.sampleEvery = evidence.every(row);
     }
   }
 
-  /** Classifies target `i`'s incident on everything seen so far and builds its event. */
+  /** The `kind` event of target `i`'s incident, classified on everything seen so far. */
   #event(i: number, kind: IncidentEventKind, atUs: number, endedUs?: number): IncidentEvent {
-    const inc = this.#targets[i].incident!;
     const stats = this.#evidence.stats(i);
-    inc.classification = classify({
-      vectors: inc.vectors,
-      seconds: Math.max((this.#lastTickUs - inc.startedUs) / 1e6, 0.1),
-      stats: stats ?? undefined,
-    });
-    return incidentEvent(inc, kind, stats, atUs, endedUs);
-  }
-
-  #report(i: number, kind: IncidentEventKind, atUs: number): void {
-    this.#emit(this.#event(i, kind, atUs));
+    return this.#incidents[i]!.event(kind, stats, this.#lastTickUs, atUs, endedUs);
   }
 
   #emit(event: IncidentEvent): void {
@@ -599,113 +434,4 @@ export class Detector {
       this.listenerErrors++;
     }
   }
-
-  // ---- rates and thresholds -----------------------------------------------------------
-
-  /** The one-second vector sums of target `i`. */
-  #sumsOf(i: number): Float64Array {
-    return i === this.#iface
-      ? this.#ifaceSums
-      : this.#table.sums.subarray(i * VECTOR_COUNT, (i + 1) * VECTOR_COUNT);
-  }
-
-  /** Loads the one-second rates of target `i` into `#rates`. */
-  #loadRates(i: number): void {
-    const s = i === this.#iface ? this.#ifaceSums : this.#table.sums;
-    const base = i === this.#iface ? 0 : i * VECTOR_COUNT;
-    for (let k = 0; k < RATES; k++) this.#rates[k] = s[base + RATE_VECTORS[k]];
-    this.#rates[1] *= 8;
-  }
-
-  /** Loads the thresholds in force for target `i` at `tUs` into `#thresholds` (Infinity = off). */
-  #loadThresholds(i: number, tUs: number): void {
-    const c = this.#cfg;
-    const th = this.#thresholds;
-    if (!c.dynamic_threshold) {
-      const statics = [
-        c.pps_threshold,
-        c.bps_threshold,
-        c.syn_pps_threshold,
-        c.udp_pps_threshold,
-        c.icmp_pps_threshold,
-        c.fragment_pps_threshold,
-      ];
-      for (let k = 0; k < RATES; k++) th[k] = statics[k] > 0 ? statics[k] : Infinity;
-      return;
-    }
-    const floors = [
-      c.min_pps_threshold,
-      c.min_bps_threshold,
-      c.min_syn_pps_threshold,
-      c.min_udp_pps_threshold,
-      c.min_icmp_pps_threshold,
-      c.min_fragment_pps_threshold,
-    ];
-    const tSec = Math.floor(tUs / 1e6);
-    // Attack seconds never enter the baseline, so a long attack can empty its rolling window:
-    // the levels learned before it stay in force until it is ready again.
-    if (this.baseline.ready) {
-      for (let k = 0; k < RATES; k++) this.#lastLevels[k] = this.baseline.level(k, tSec);
-      this.#hadLevels = true;
-    }
-    const ifaceReady = this.#hadLevels;
-    for (let k = 0; k < RATES; k++) {
-      // A destination's level is its own decaying high-water mark once it has been tracked
-      // long enough, never above the interface's (one address cannot need more than all of
-      // them), and the interface's until then (a newly tracked address is not a cold start).
-      let level = ifaceReady ? this.#lastLevels[k] : 0;
-      if (i !== this.#iface && this.#destSeconds[i] >= DEST_READY_SECONDS) {
-        const own = this.#destHigh[i * RATES + k];
-        level = ifaceReady ? Math.min(own, level) : own;
-      }
-      const t = Math.max(floors[k], level * c.threshold_multiplier);
-      th[k] = t > 0 ? t : Infinity;
-    }
-  }
-
-  /** Rate of threshold `k` of target `i` over the last {@linkcode FAST_SLOTS} slots, per second. */
-  #shortRate(i: number, k: number): number {
-    const v = RATE_VECTORS[k];
-    let sum = 0;
-    if (i === this.#iface) {
-      for (let row = 0; row <= this.#table.capacity; row++) {
-        sum += this.#table.recent(row, v, FAST_SLOTS);
-      }
-    } else {
-      sum = this.#table.recent(i, v, FAST_SLOTS);
-    }
-    return (sum * SLOTS) / FAST_SLOTS * (k === 1 ? 8 : 1);
-  }
-
-  #sumInterface(): void {
-    const s = this.#ifaceSums;
-    s.fill(0);
-    const sums = this.#table.sums;
-    for (let row = 0; row <= this.#table.capacity; row++) {
-      if (row < this.#table.capacity && !this.#table.used[row]) continue;
-      const b = row * VECTOR_COUNT;
-      for (let v = 0; v < VECTOR_COUNT; v++) s[v] += sums[b + v];
-    }
-  }
-
-  /** The slot being closed, summed over every row. */
-  #sumCurrent(): Float64Array {
-    const out = this.#ifaceSlotCounts;
-    out.fill(0);
-    for (let row = 0; row <= this.#table.capacity; row++) {
-      const c = this.#table.current(row);
-      for (let v = 0; v < VECTOR_COUNT; v++) out[v] += c[v];
-    }
-    return out;
-  }
-
-  #label(i: number): string {
-    if (i === this.#iface) return "interface";
-    const k = this.#table.keys;
-    return formatAddressWords(k[i * 4], k[i * 4 + 1], k[i * 4 + 2], k[i * 4 + 3]);
-  }
-}
-
-function pct(n: number, of: number): number {
-  return of > 0 ? Math.round((1000 * n) / of) / 10 : 0;
 }

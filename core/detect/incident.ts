@@ -5,7 +5,7 @@
  * @module
  */
 
-import type { Classification } from "../classify/mod.ts";
+import { type Classification, classify } from "../classify/mod.ts";
 import { Vector, VECTOR_COUNT } from "../packet/mod.ts";
 import type { WindowStats } from "../traffic/mod.ts";
 
@@ -54,10 +54,6 @@ export class Incident {
   /** Peak one-second rates. */
   peakPps = 0;
   peakBps = 0;
-  /** Last packet time any rate was over its threshold (µs). */
-  lastOverUs: number;
-  /** Packet time of the last event sent (µs). */
-  lastEventUs: number;
   /** Latest classification. */
   classification: Classification | null = null;
 
@@ -80,8 +76,25 @@ export class Incident {
     this.rule = init.rule;
     this.thresholds = init.thresholds;
     this.baseline = init.baseline;
-    this.lastOverUs = init.openedUs;
-    this.lastEventUs = init.openedUs;
+  }
+
+  /**
+   * Classifies everything seen so far (at packet time `nowUs`, with the target's statistics
+   * `stats`) and builds the `kind` event, detected at `atUs` (and ended at `endedUs`).
+   */
+  event(
+    kind: IncidentEventKind,
+    stats: WindowStats | null,
+    nowUs: number,
+    atUs: number,
+    endedUs?: number,
+  ): IncidentEvent {
+    this.classification = classify({
+      vectors: this.vectors,
+      seconds: Math.max((nowUs - this.startedUs) / 1e6, 0.1),
+      stats: stats ?? undefined,
+    });
+    return incidentEvent(this, kind, stats, atUs, endedUs);
   }
 
   /** Records one second's rates (peaks and the velocity curve). */
@@ -121,7 +134,7 @@ export type IncidentEvent = Record<string, unknown> & {
  * The payload of an incident event: the Flowtriq API fields (rates in packets/s and bits/s,
  * percentages 0-100, ISO-8601 UTC times) plus the target, the trigger and the evidence.
  */
-export function incidentEvent(
+function incidentEvent(
   incident: Incident,
   event: IncidentEventKind,
   stats: WindowStats | null,

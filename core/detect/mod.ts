@@ -8,3 +8,5 @@
 export * from "./baseline.ts";
 export * from "./detector.ts";
 export * from "./incident.ts";
+export * from "./incident_machine.ts";
+export * from "./thresholds.ts";

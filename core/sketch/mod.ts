@@ -5,6 +5,7 @@
  * @module
  */
 
+export * from "./entropy.ts";
 export * from "./hash.ts";
 export * from "./hyperloglog.ts";
 export * from "./port_counts.ts";

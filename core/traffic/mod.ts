@@ -9,4 +9,5 @@
 export * from "./pipeline.ts";
 export * from "./rate_table.ts";
 export * from "./window.ts";
+export * from "./window_stats.ts";
 export * from "./windower.ts";

@@ -183,6 +183,34 @@ export class RateTable {
     return total;
   }
 
+  /** Sum of vector `v` over every row (the whole interface) and the last `n` completed slots. */
+  recentTotal(v: number, n: number): number {
+    let total = 0;
+    for (let row = 0; row <= this.capacity; row++) total += this.recent(row, v, n);
+    return total;
+  }
+
+  /** Writes the sliding one-second sums of the whole interface (every row) to `out`. */
+  totals(out: Float64Array): void {
+    out.fill(0);
+    const sums = this.sums;
+    for (let row = 0; row <= this.capacity; row++) {
+      if (row < this.capacity && !this.used[row]) continue;
+      const b = row * VECTOR_COUNT;
+      for (let v = 0; v < VECTOR_COUNT; v++) out[v] += sums[b + v];
+    }
+  }
+
+  /** Writes the counters of the slot being counted, summed over every row, to `out`. */
+  currentTotals(out: Float64Array): void {
+    out.fill(0);
+    const c = this.counters;
+    for (let row = 0; row <= this.capacity; row++) {
+      const b = (row * RING + this.slot) * VECTOR_COUNT;
+      for (let v = 0; v < VECTOR_COUNT; v++) out[v] += c[b + v];
+    }
+  }
+
   /** Forgets every count (after a long gap in packet time). Tracked destinations stay. */
   clear(): void {
     this.counters.fill(0);

@@ -6,156 +6,26 @@
  */
 
 import {
+  entropyOfCounts,
   hashWords,
   HyperLogLog,
   PortCounts,
   SpaceSaving,
   type SpaceSavingEntry,
-  type TopPort,
 } from "../sketch/mod.ts";
 import { formatAddressWords, Fragment, type PacketMeta } from "../packet/mod.ts";
-
-/** Packets and bytes of one protocol class. */
-export interface ProtocolCounter {
-  packets: number;
-  bytes: number;
-}
-
-/** Packets with each TCP flag set. */
-export interface TcpFlagCounts {
-  FIN: number;
-  SYN: number;
-  RST: number;
-  PSH: number;
-  ACK: number;
-  URG: number;
-  ECE: number;
-  CWR: number;
-}
-
-/** Packets per wire-length range (bytes, bounds inclusive; `"1500+"` is above 1500). */
-export interface PacketLengthHistogram {
-  "0-64": number;
-  "65-128": number;
-  "129-256": number;
-  "257-512": number;
-  "513-1024": number;
-  "1025-1500": number;
-  "1500+": number;
-}
-
-/** A top-talker address and the packets it is guaranteed to have sent (never an overestimate). */
-export interface TopAddress {
-  ip: string;
-  count: number;
-}
-
-/**
- * Plain, JSON-ready statistics of a {@linkcode Window} (snake_case: this is the JSON that
- * replay prints and the reporting payloads reuse).
- *
- * Frames that could not be decoded (`malformed`) count in `packets`, `bytes`, `pps`, `bps`,
- * `avg_pkt_len` and `malformed` only. Everything else describes the outer packet (GRE inner
- * packets are not looked into).
- */
-export interface WindowStats {
-  /** Window start, epoch seconds. */
-  t: number;
-  /** Seconds the window covers. */
-  seconds: number;
-  /** Frames seen, decodable or not. */
-  packets: number;
-  /** Sum of wire lengths. */
-  bytes: number;
-  /** Packets per second over `seconds` (3 decimals). */
-  pps: number;
-  /** BITS per second over `seconds` (3 decimals). */
-  bps: number;
-  /** Frames that could not be decoded. */
-  malformed: number;
-  /** IPv4 packets. */
-  ipv4: number;
-  /** IPv6 packets. */
-  ipv6: number;
-  /** Decoded frames that are not IP (ARP, LLDP, ...). */
-  non_ip: number;
-  /** Per protocol class; `icmp` is ICMP + ICMPv6, `other` is other IP protocols and non-IP. */
-  protocols: {
-    tcp: ProtocolCounter;
-    udp: ProtocolCounter;
-    icmp: ProtocolCounter;
-    gre: ProtocolCounter;
-    other: ProtocolCounter;
-  };
-  /** TCP packets (with a TCP header) with each flag set. */
-  tcp_flags: TcpFlagCounts;
-  /**
-   * TCP packets (with a TCP header) per whole flags byte, named by {@linkcode tcpFlagsName}
-   * (`"SYN"`, `"SYN+ACK"`, `"ACK+PSH"`, `"NONE"`, `"FIN+PSH+URG"`, ...); only non-zero entries.
-   */
-  tcp_flag_combos: Record<string, number>;
-  /** Fragmented IP packets by position. */
-  fragments: { first: number; non_first: number };
-  /** Decoded frames by wire length. */
-  pkt_len_hist: PacketLengthHistogram;
-  /** `bytes / packets` (3 decimals; 0 when empty). */
-  avg_pkt_len: number;
-  /** IP packets per TTL / hop-limit value (decimal string keys); only non-zero entries. */
-  ttl: Record<string, number>;
-  /** Top source addresses of IP packets, count descending, ties by address ascending. */
-  top_src_ips: TopAddress[];
-  /** Top destination addresses of IP packets, same order. */
-  top_dst_ips: TopAddress[];
-  /**
-   * Top source ports of TCP/UDP packets (with an L4 header), exact counts, count descending,
-   * ties by port.
-   */
-  top_src_ports: TopPort[];
-  /** Top destination ports of TCP/UDP packets, same order. */
-  top_dst_ports: TopPort[];
-  /** Distinct source addresses of IP packets (HyperLogLog estimate, about 0.8% error). */
-  src_count: number;
-  /**
-   * Shannon entropy (bits, 3 decimals) of the source-address distribution of IP packets,
-   * estimated over 4096 hash buckets: see {@linkcode Window} for its limits.
-   */
-  src_ip_entropy: number;
-}
+import {
+  type PacketLengthHistogram,
+  type ProtocolCounter,
+  tcpFlagStats,
+  type TopAddress,
+  type WindowStats,
+} from "./window_stats.ts";
 
 /** Options of a {@linkcode Window}. */
 export interface WindowOptions {
   /** Counters per top-K table (source and destination addresses); default 64. */
   topK?: number;
-}
-
-/** Flag names in the order combos are spelled: `"SYN+ACK"`, `"FIN+ACK"`, `"ACK+PSH"`. */
-const FLAG_ORDER: readonly (readonly [keyof TcpFlagCounts, number])[] = [
-  ["SYN", 0x02],
-  ["FIN", 0x01],
-  ["RST", 0x04],
-  ["ACK", 0x10],
-  ["PSH", 0x08],
-  ["URG", 0x20],
-  ["ECE", 0x40],
-  ["CWR", 0x80],
-];
-
-const FLAG_NAMES: readonly string[] = /* @__PURE__ */ (() => {
-  const names: string[] = [];
-  for (let f = 0; f < 256; f++) {
-    const parts = FLAG_ORDER.filter(([, bit]) => (f & bit) !== 0).map(([name]) => name);
-    names.push(parts.length === 0 ? "NONE" : parts.join("+"));
-  }
-  return names;
-})();
-
-/**
- * Name of a TCP flags byte as used in `tcp_flag_combos`: set flags joined by `+` in the
- * order SYN, FIN, RST, ACK, PSH, URG, ECE, CWR (`0x12` is `"SYN+ACK"`, `0x18` `"ACK+PSH"`,
- * `0x29` `"FIN+PSH+URG"`), `"NONE"` for 0.
- */
-export function tcpFlagsName(flags: number): string {
-  return FLAG_NAMES[flags & 0xff];
 }
 
 // Protocol classes.
@@ -455,25 +325,7 @@ export class Window {
       bytes: c[PROTO_BYTES + i],
     });
 
-    const tcpFlags: TcpFlagCounts = {
-      FIN: 0,
-      SYN: 0,
-      RST: 0,
-      PSH: 0,
-      ACK: 0,
-      URG: 0,
-      ECE: 0,
-      CWR: 0,
-    };
-    const combos: Record<string, number> = {};
-    for (let f = 0; f < 256; f++) {
-      const n = c[FLAGS + f];
-      if (n === 0) continue;
-      combos[FLAG_NAMES[f]] = n;
-      for (const [name, bit] of FLAG_ORDER) {
-        if ((f & bit) !== 0) tcpFlags[name] += n;
-      }
-    }
+    const tcp = tcpFlagStats(c, FLAGS);
 
     const hist = {} as PacketLengthHistogram;
     for (let i = 0; i < LEN_LABELS.length; i++) hist[LEN_LABELS[i]] = c[LEN_HIST + i];
@@ -501,8 +353,8 @@ export class Window {
         gre: protocol(P_GRE),
         other: protocol(P_OTHER),
       },
-      tcp_flags: tcpFlags,
-      tcp_flag_combos: combos,
+      tcp_flags: tcp.flags,
+      tcp_flag_combos: tcp.combos,
       fragments: { first: c[C_FRAG_FIRST], non_first: c[C_FRAG_NON_FIRST] },
       pkt_len_hist: hist,
       avg_pkt_len: packets > 0 ? round3(bytes / packets) : 0,
@@ -512,7 +364,7 @@ export class Window {
       top_src_ports: this.#srcPorts.top(topN),
       top_dst_ports: this.#dstPorts.top(topN),
       src_count: Math.round(this.#srcCount.estimate()),
-      src_ip_entropy: round3(bucketEntropy(this.#entropy)),
+      src_ip_entropy: round3(entropyOfCounts(this.#entropy)),
     };
   }
 }
@@ -547,25 +399,4 @@ function topAddresses(table: SpaceSaving, n: number): TopAddress[] {
     ip: formatAddressWords(e.key[0], e.key[1], e.key[2], e.key[3]),
     count: e.count,
   }));
-}
-
-/** `n log2 n` of the small counts most entropy buckets hold (Math.log2 is a call into C++). */
-const N_LOG2_N: Float64Array = /* @__PURE__ */ (() => {
-  const t = new Float64Array(4096);
-  for (let n = 1; n < t.length; n++) t[n] = n * Math.log2(n);
-  return t;
-})();
-
-/** Shannon entropy (bits) of the distribution of counts over buckets. */
-function bucketEntropy(buckets: Float64Array): number {
-  let total = 0;
-  let sumNLogN = 0;
-  for (let i = 0; i < buckets.length; i++) {
-    const n = buckets[i];
-    total += n;
-    sumNLogN += n < N_LOG2_N.length ? N_LOG2_N[n] : n * Math.log2(n);
-  }
-  if (total === 0) return 0;
-  // H = log2(N) - (1/N) * sum(n log2 n); clamp the tiny negative rounding of one bucket.
-  return Math.max(0, Math.log2(total) - sumNLogN / total);
 }

@@ -1,0 +1,226 @@
+/**
+ * The state of one target (the interface or a destination) between incidents and during one:
+ * when to suspect, open, update and resolve, evaluated every 100 ms of packet time.
+ *
+ * @module
+ */
+
+import type { DetectionConfig } from "../config/mod.ts";
+import { RATE_NAMES } from "./incident.ts";
+
+/** Where a target's machine stands. */
+export type TargetState = "idle" | "suspected" | "active" | "holddown" | "cooldown";
+
+/** The machine's states, as numbers (indexes of {@linkcode STATE_NAMES}). */
+export const State = {
+  IDLE: 0,
+  SUSPECTED: 1,
+  ACTIVE: 2,
+  HOLDDOWN: 3,
+  COOLDOWN: 4,
+} as const;
+
+/** Name of each {@linkcode State}. */
+export const STATE_NAMES: readonly TargetState[] = [
+  "idle",
+  "suspected",
+  "active",
+  "holddown",
+  "cooldown",
+];
+
+/** What a {@linkcode IncidentMachine.step} did, for the detector to act on. */
+export const Step = {
+  /** Nothing to do. */
+  NONE: 0,
+  /** Idle -> suspected: start collecting the target's evidence. */
+  SUSPECT: 1,
+  /** Suspected -> idle: the excess ended before it was confirmed. */
+  RELEASE: 2,
+  /** Suspected -> active: open an incident ({@linkcode IncidentMachine.rule} says why). */
+  OPEN: 3,
+  /** An update event is due. */
+  UPDATE: 4,
+  /** Holddown -> cooldown: resolve the incident (it ended at {@linkcode IncidentMachine.lastOverUs}). */
+  RESOLVE: 5,
+} as const;
+
+/** What a machine asks about its target's traffic, only when a rule needs it. */
+export interface TargetTraffic {
+  /**
+   * Whether other targets own the excess of rate `trigger` (the interface's machine defers to
+   * the destinations that carry it; a destination's never defers).
+   */
+  explainedElsewhere(trigger: number): boolean;
+  /**
+   * When the target's last second looks like a legitimate bulk transfer, the numbers that say
+   * so in words; else null.
+   */
+  bulkShape(): string | null;
+  /** Rate `trigger` over the last 300 ms, in multiples of its threshold. */
+  shortRatio(trigger: number): number;
+}
+
+/** A flood at exactly the fast multiple may count a packet less in a short span's slots. */
+const FAST_TOLERANCE = 0.97;
+
+/**
+ * One target's incident machine: idle -> suspected -> active <-> holddown -> cooldown -> idle.
+ * Its rules, each mirrored by a test:
+ *
+ * - Idle: a rate over its threshold makes the target suspected, unless the interface's excess
+ *   is explained by destinations ({@linkcode TargetTraffic.explainedElsewhere}).
+ * - Suspected: back to idle as soon as no rate is over. Traffic shaped like a bulk transfer
+ *   opens only after `bulk_confirm_seconds` over, and the rule says it was opened anyway. Other
+ *   traffic opens at once when its rate over the last 300 ms is at least `fast_open_multiple`
+ *   x the threshold (3% allowance for slot edges), else after `confirm_seconds` over.
+ * - Active: any rate over its threshold keeps it active; none over moves it to holddown, and
+ *   `attack_holddown` seconds after the last second over it resolves into cooldown.
+ * - Active or holddown: an update is due every `incident_update_seconds`.
+ * - Cooldown: nothing opens for `attack_cooldown` seconds after a resolve, then idle.
+ * - {@linkcode finish} (end of the traffic) resolves an open incident and releases a suspected
+ *   target.
+ */
+export class IncidentMachine {
+  /** The current {@linkcode State}. */
+  state: number = State.IDLE;
+  /** Packet time (µs) the target went over a threshold (the incident's start). */
+  overSinceUs = 0;
+  /** Index in {@linkcode RATE_NAMES} of the rate furthest over its threshold. */
+  trigger = 0;
+  /** Why the incident opened, in words (set by an {@linkcode Step.OPEN}). */
+  rule = "";
+  /** Packet time (µs) of the last evaluation with a rate over its threshold while open. */
+  lastOverUs = 0;
+  /** Packet time (µs) of the last open or update event. */
+  lastEventUs = 0;
+  /** End of the cooldown (µs). */
+  cooldownUntilUs = 0;
+
+  /**
+   * One evaluation at packet time `tUs`: `ratio` is the largest rate/threshold ratio and
+   * `trigger` its rate. Returns what happened (a {@linkcode Step}).
+   */
+  step(
+    cfg: DetectionConfig,
+    tUs: number,
+    ratio: number,
+    trigger: number,
+    traffic: TargetTraffic,
+  ): number {
+    const over = ratio > 1;
+    switch (this.state) {
+      case State.COOLDOWN:
+        if (tUs < this.cooldownUntilUs) return Step.NONE;
+        this.state = State.IDLE;
+      // falls through
+      case State.IDLE:
+        if (!over || traffic.explainedElsewhere(trigger)) return Step.NONE;
+        this.state = State.SUSPECTED;
+        this.overSinceUs = tUs;
+        this.trigger = trigger;
+        return Step.SUSPECT;
+      case State.SUSPECTED:
+        if (!over) {
+          this.reset();
+          return Step.RELEASE;
+        }
+        this.trigger = trigger;
+        return this.#confirm(cfg, tUs, ratio, traffic);
+      case State.ACTIVE:
+      case State.HOLDDOWN:
+        if (over) {
+          this.lastOverUs = tUs;
+          this.state = State.ACTIVE;
+        } else {
+          this.state = State.HOLDDOWN;
+          if (tUs - this.lastOverUs >= cfg.attack_holddown * 1e6) {
+            this.#cool(cfg, tUs);
+            return Step.RESOLVE;
+          }
+        }
+        if (tUs - this.lastEventUs >= cfg.incident_update_seconds * 1e6) {
+          this.lastEventUs = tUs;
+          return Step.UPDATE;
+        }
+    }
+    return Step.NONE;
+  }
+
+  /**
+   * End of the traffic at packet time `tUs`: an open incident resolves (returns
+   * {@linkcode Step.RESOLVE}), a suspected target is released ({@linkcode Step.RELEASE}).
+   */
+  finish(cfg: DetectionConfig, tUs: number): number {
+    if (this.state === State.ACTIVE || this.state === State.HOLDDOWN) {
+      this.#cool(cfg, Math.max(tUs, this.lastOverUs));
+      return Step.RESOLVE;
+    }
+    if (this.state === State.SUSPECTED) {
+      this.reset();
+      return Step.RELEASE;
+    }
+    return Step.NONE;
+  }
+
+  /** Whether an incident is open (active or holddown). */
+  get open(): boolean {
+    return this.state === State.ACTIVE || this.state === State.HOLDDOWN;
+  }
+
+  /** Whether the target is suspected or under attack (the baseline learns from neither). */
+  get busy(): boolean {
+    return this.state !== State.IDLE && this.state !== State.COOLDOWN;
+  }
+
+  /** Back to idle, forgetting everything. */
+  reset(): void {
+    this.state = State.IDLE;
+    this.overSinceUs = 0;
+    this.cooldownUntilUs = 0;
+    this.trigger = 0;
+    this.rule = "";
+  }
+
+  /** Suspected: opens now, or keeps waiting, by the traffic's shape. */
+  #confirm(cfg: DetectionConfig, tUs: number, ratio: number, traffic: TargetTraffic): number {
+    const over = (tUs - this.overSinceUs) / 1e6;
+    const name = RATE_NAMES[this.trigger];
+    const bulk = traffic.bulkShape();
+    if (bulk !== null) {
+      if (over < cfg.bulk_confirm_seconds) return Step.NONE;
+      return this.#open(
+        tUs,
+        `sustained: ${name} over threshold for ${
+          over.toFixed(1)
+        } s although shaped like a bulk transfer (${bulk})`,
+      );
+    }
+    const fast = traffic.shortRatio(this.trigger);
+    if (fast >= cfg.fast_open_multiple * FAST_TOLERANCE) {
+      return this.#open(tUs, `fast: ${name} at ${fast.toFixed(1)}x threshold over the last 300 ms`);
+    }
+    if (over >= cfg.confirm_seconds) {
+      return this.#open(
+        tUs,
+        `confirmed: ${name} over threshold (${ratio.toFixed(1)}x) for ${over.toFixed(1)} s`,
+      );
+    }
+    return Step.NONE;
+  }
+
+  #open(tUs: number, rule: string): number {
+    this.state = State.ACTIVE;
+    this.rule = rule;
+    this.lastOverUs = tUs;
+    this.lastEventUs = tUs;
+    return Step.OPEN;
+  }
+
+  /** Resolved at `atUs`: cooldown until `attack_cooldown` later. */
+  #cool(cfg: DetectionConfig, atUs: number): void {
+    this.reset();
+    this.state = State.COOLDOWN;
+    this.cooldownUntilUs = atUs + cfg.attack_cooldown * 1e6;
+  }
+}
