@@ -5,7 +5,9 @@
  * 1. A file imports another folder's `_private` file never (only its own folder's).
  * 2. Data flows one way: `ffi/` imports nothing of ours; `core/` imports only `core/`; `agent/`
  *    imports `core/` and `ffi/`, never `cli/`; `core/` folders reach each other through their
- *    `mod.ts` faces, in the order of {@linkcode CORE_ORDER} (no cycles between folders).
+ *    `mod.ts` faces, in the order of {@linkcode CORE_ORDER} (no cycles between folders);
+ *    `agent/` folders reach each other through their faces and never import the assembly at
+ *    the root of `agent/`.
  * 3. `core/` is pure: no `Deno.` API, no timers; `cli/` keeps no timers.
  * 4. No product file (`core/`, `agent/`, `cli/`, `ffi/`, `packaging/`, `mod.ts`) over 450 lines;
  *    `core/` holds folders, and no file but `mod.ts`.
@@ -79,6 +81,14 @@ for (const file of tsFiles("")) {
     };
     if (layer in allowed && !allowed[layer].includes(into)) {
       problems.push(`${file}: imports ${target} (${layer}/ may import ${allowed[layer]})`);
+    }
+    const agentDir = (path: string) => path.split("/").length > 2 ? path.split("/")[1] : null;
+    if (layer === "agent" && into === "agent" && agentDir(file) !== null) {
+      if (agentDir(target) === null) {
+        problems.push(`${file}: imports ${target}: agent/ folders never import the assembly`);
+      } else if (agentDir(target) !== agentDir(file) && name !== "mod.ts") {
+        problems.push(`${file}: imports ${target}: another agent folder is reached by its mod.ts`);
+      }
     }
     if (layer === "core" && into === "core" && dirname(target) !== from) {
       const [own, other] = [file.split("/")[1], target.split("/")[1]];

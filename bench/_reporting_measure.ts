@@ -10,9 +10,9 @@ import { defaultConfig } from "../core/config/mod.ts";
 import { Detector } from "../core/detect/mod.ts";
 import { Pipeline } from "../core/traffic/mod.ts";
 import { FileSource } from "../agent/capture/mod.ts";
-import { Listeners } from "../agent/listeners.ts";
+import { Listeners } from "../agent/mod.ts";
 import { openStateDb } from "../agent/state/mod.ts";
-import { startReporting } from "../cli/_reporting.ts";
+import { Reporting } from "../agent/report/mod.ts";
 
 const [mode, apiBase, path] = Deno.args;
 const dir = await Deno.makeTempDir({ prefix: "fta-rbench-" });
@@ -47,7 +47,7 @@ const detector = new Detector(config, {
     listeners.emit(event);
   },
 });
-const reporting = startReporting({
+const reporting = new Reporting({
   config,
   db,
   log: getLogger(["bench"]),

@@ -8,13 +8,12 @@
  */
 
 import { z } from "zod";
-import { Pipeline } from "../core/traffic/mod.ts";
+import { Engine, logIncident } from "../agent/mod.ts";
+import { captureDevice, LiveSource } from "../agent/capture/mod.ts";
 import { DEFAULT_CONFIG_PATH, loadConfigOrDefaults } from "../agent/config/mod.ts";
-import { chooseInterface, LiveSource } from "../agent/capture/mod.ts";
 import { WindowPrinter } from "./_output.ts";
 import { parseCommand } from "./_args.ts";
 import { setupLogging } from "./_logging.ts";
-import { logIncident, persistentDetector } from "./_detection.ts";
 
 /** Usage text of `capture`. */
 export const CAPTURE_USAGE =
@@ -28,10 +27,6 @@ drop counters.
   --filter BPF    a libpcap filter expression, e.g. "tcp port 80"
   --duration S    stop after S seconds (default: until SIGINT/SIGTERM)
   --json          JSON lines, as replay --json`;
-
-const LAG_PERIOD_MS = 20;
-const LATE_PACKETS_US = 250_000;
-const BASELINE_SAVE_MS = 60_000;
 
 const Options = z.object({
   interface: z.string().min(1).optional(),
@@ -56,59 +51,34 @@ export async function capture(args: string[]): Promise<number> {
     values.config !== undefined,
   );
   for (const warning of warnings) log.warn(warning);
-  const device = values.interface ??
-    (config.interface === "auto" ? chooseInterface() : config.interface);
-
+  const device = captureDevice(config.interface, values.interface);
   const source = new LiveSource({ device, filter: values.filter });
   log.info("capturing on {device}", { device, filter: values.filter ?? "" });
   const printer = new WindowPrinter(values.json);
   let windows = 0;
   let incidents = 0;
-  const { detector, save } = await persistentDetector(config, log, (event) => {
-    if (event.event === "open") incidents++;
-    printer.incident(event);
-    logIncident(log, event);
+  const engine = await Engine.open({
+    config,
+    log,
+    onEvent: (event) => {
+      if (event.event === "open") incidents++;
+      printer.incident(event);
+      logIncident(log, event);
+    },
+    onWindow: (window) => {
+      windows++;
+      printer.window(window.snapshot());
+    },
   });
-  const pipeline = new Pipeline((window) => {
-    windows++;
-    printer.window(window.snapshot());
-  }, { detector });
-
-  const stop = new AbortController();
-  const onSignal = () => stop.abort();
-  Deno.addSignalListener("SIGINT", onSignal);
-  Deno.addSignalListener("SIGTERM", onSignal);
-  const timer = values.duration === undefined
-    ? undefined
-    : setTimeout(onSignal, values.duration * 1000);
-  const saver = setInterval(save, BASELINE_SAVE_MS);
   const started = performance.now();
-  // Event-loop lag, measured so a frozen loop (a blocking read) shows in the summary.
-  let maxLagMs = 0;
-  let lastBeat = started;
-  const beat = setInterval(() => {
-    const now = performance.now();
-    maxLagMs = Math.max(maxLagMs, Math.round(now - lastBeat - LAG_PERIOD_MS));
-    lastBeat = now;
-  }, LAG_PERIOD_MS);
   try {
-    await source.run(pipeline, {
-      signal: stop.signal,
-      // Windows close a little after their second ends on the wall clock, so packets still
-      // in a kernel block (delivered up to the block timeout late) land in their own second.
-      onTick: (nowUs) => pipeline.advance(nowUs - LATE_PACKETS_US),
-    });
+    await engine.run(source, { durationSeconds: values.duration, measureLag: true });
   } finally {
-    clearTimeout(timer);
-    clearInterval(beat);
-    clearInterval(saver);
-    Deno.removeSignalListener("SIGINT", onSignal);
-    Deno.removeSignalListener("SIGTERM", onSignal);
-    pipeline.flush();
-    await save();
+    await engine.finish();
     const stats = source.stats();
     source.close();
     const elapsed = (performance.now() - started) / 1000;
+    const pipeline = engine.pipeline;
     printer.summary({
       packets: pipeline.packets,
       bytes: pipeline.bytes,
@@ -121,7 +91,7 @@ export async function capture(args: string[]): Promise<number> {
       received: stats.received,
       dropped: stats.dropped,
       if_dropped: stats.ifDropped,
-      max_loop_lag_ms: maxLagMs,
+      max_loop_lag_ms: engine.maxLoopLagMs,
     });
   }
   return 0;

@@ -17,7 +17,7 @@ import { INSTALL_SERVICE_USAGE, installService } from "./install_service.ts";
 import { SELF_TEST_USAGE, selfTest } from "./self_test.ts";
 import { setup, SETUP_USAGE } from "./setup.ts";
 import { run, RUN_USAGE } from "./run.ts";
-import { VERSION } from "./version.ts";
+import { VERSION } from "../agent/mod.ts";
 
 const USAGE = `ftagent ${VERSION}: DDoS detection agent for Linux servers
 

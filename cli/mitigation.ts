@@ -21,7 +21,7 @@ import { describeAction } from "../core/mitigate/mod.ts";
 import { UsageError } from "./_args.ts";
 import { storeCommand } from "./_store_command.ts";
 import { setupLogging } from "./_logging.ts";
-import { mitigator } from "./_mitigation.ts";
+import { mitigatorFor } from "../agent/mitigate/mod.ts";
 
 /** Usage text of `mitigation`. */
 export const MITIGATION_USAGE = `ftagent mitigation list [--config PATH] [--limit N] [--json]
@@ -60,7 +60,7 @@ export async function mitigationCommand(args: string[]): Promise<number> {
       return 0;
     }
     const log = await setupLogging({ level: "info", file: config.log_file });
-    const runtime = mitigator(config, db, log);
+    const runtime = mitigatorFor(config, db, log);
     const result = await runtime.approve(id!);
     if (result.applied + result.failed === 0) {
       throw new Error(`no proposed actions for incident ${id} (see ftagent mitigation list)`);

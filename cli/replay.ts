@@ -6,8 +6,7 @@
  */
 
 import { z } from "zod";
-import { Detector } from "../core/detect/mod.ts";
-import { Pipeline } from "../core/traffic/mod.ts";
+import { Engine } from "../agent/mod.ts";
 import { type CaptureSource, FileSource, LibpcapFileSource } from "../agent/capture/mod.ts";
 import { WindowPrinter } from "./_output.ts";
 import { parseCommand, UsageError } from "./_args.ts";
@@ -42,30 +41,32 @@ export async function replay(args: string[]): Promise<number> {
   const printer = new WindowPrinter(values.json);
   let windows = 0;
   let incidents = 0;
-  const detector = new Detector(config, {
+  const engine = await Engine.open({
+    config,
     onEvent: (event) => {
       if (event.event === "open") incidents++;
       printer.incident(event);
     },
+    onWindow: (window) => {
+      windows++;
+      printer.window(window.snapshot());
+    },
   });
-  const pipeline = new Pipeline((window) => {
-    windows++;
-    printer.window(window.snapshot());
-  }, { detector });
   const source: CaptureSource = values.reader === "ts"
     ? new FileSource(path)
     : new LibpcapFileSource(path);
   const started = performance.now();
   let failure: unknown = null;
   try {
-    await source.run(pipeline);
+    await engine.run(source);
   } catch (err) {
     failure = err;
   } finally {
     source.close();
   }
-  pipeline.flush();
+  await engine.finish();
   const elapsed = (performance.now() - started) / 1000;
+  const pipeline = engine.pipeline;
   printer.summary({
     packets: pipeline.packets,
     bytes: pipeline.bytes,

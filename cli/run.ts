@@ -10,16 +10,11 @@
 import { z } from "zod";
 import type { LogLevel } from "@logtape/logtape";
 import type { Config } from "../core/config/mod.ts";
-import { DEFAULT_CONFIG_PATH, loadConfigFile, loadConfigOrDefaults } from "../agent/config/mod.ts";
-import {
-  type CaptureSource,
-  chooseInterface,
-  FileSource,
-  LiveSource,
-} from "../agent/capture/mod.ts";
+import { Agent } from "../agent/mod.ts";
+import { captureDevice, type CaptureSource, FileSource, LiveSource } from "../agent/capture/mod.ts";
+import { DEFAULT_CONFIG_PATH, loadConfigOrDefaults } from "../agent/config/mod.ts";
 import { parseCommand } from "./_args.ts";
 import { setupLogging } from "./_logging.ts";
-import { startAgent } from "./_agent.ts";
 
 /** Usage text of the agent itself. */
 export const RUN_USAGE = `ftagent [--config PATH] [--interface IF] [--pcap FILE [--fast]]
@@ -76,47 +71,15 @@ export async function run(args: string[]): Promise<number> {
       pace: values.fast ? "fast" : "recorded pace",
     });
   } else {
-    const device = values.interface ??
-      (config.interface === "auto" ? chooseInterface() : config.interface);
+    const device = captureDevice(config.interface, values.interface);
     source = new LiveSource({ device });
     log.info("capturing on {device}", { device });
   }
-
-  const agent = await startAgent(config, log, source);
-  const stop = new AbortController();
-  const onStop = () => stop.abort();
-  const onReload = async () => {
-    try {
-      const next = await loadConfigFile(configPath);
-      for (const warning of next.warnings) log.warn(warning);
-      const later = agent.reload(next.config);
-      log.info("config reloaded from {path}", { path: configPath });
-      if (later.length > 0) log.warn("{keys} change at the next start", { keys: later.join(", ") });
-    } catch (err) {
-      log.error("config reload refused, keeping the running config: {error}", {
-        error: (err as Error).message,
-      });
-    }
-  };
-  Deno.addSignalListener("SIGINT", onStop);
-  Deno.addSignalListener("SIGTERM", onStop);
-  Deno.addSignalListener("SIGHUP", onReload);
-  let failure: unknown = null;
   try {
-    await source.run(agent.sink, {
-      signal: stop.signal,
-      paced: values.pcap !== undefined && !values.fast,
-      onTick: (nowUs) => agent.tick(nowUs),
-    });
-  } catch (err) {
-    failure = err;
+    const agent = await Agent.start(config, log, source);
+    await agent.run({ paced: values.pcap !== undefined && !values.fast, configPath });
   } finally {
-    Deno.removeSignalListener("SIGINT", onStop);
-    Deno.removeSignalListener("SIGTERM", onStop);
-    Deno.removeSignalListener("SIGHUP", onReload);
-    await agent.stop();
     source.close();
   }
-  if (failure !== null) throw failure;
   return 0;
 }

@@ -1,14 +1,14 @@
 /**
  * `ftagent --test [--config PATH]`: checks the config and runs the local self-test (a
- * synthetic SYN flood through the whole detection path). With an `api_key` it says that
- * reporting is not part of this version and runs the same local test: nothing is sent.
+ * synthetic SYN flood through the whole detection path). It sends nothing: with an `api_key` it
+ * names the control plane the agent reports to and runs the same local test.
  *
  * @module
  */
 
 import { z } from "zod";
 import { type Config, defaultConfig } from "../core/config/mod.ts";
-import { loadConfigFile } from "../agent/config/mod.ts";
+import { DEFAULT_CONFIG_PATH, loadConfigFile } from "../agent/config/mod.ts";
 import { runSelfTest } from "../agent/self_test.ts";
 import { parseCommand, UsageError } from "./_args.ts";
 
@@ -18,8 +18,6 @@ export const SELF_TEST_USAGE = `ftagent --test [--config PATH]
 Validates the config, then runs a synthetic benign + SYN-flood capture through the parser,
 pipeline and detector, and prints "OK: ..." (exit 0) or "FAIL: ..." (exit 1). Sends nothing.
   --config PATH   config file (default: /etc/ftagent/config.json when it exists)`;
-
-const DEFAULT_CONFIG_PATH = "/etc/ftagent/config.json";
 
 const Options = z.object({ config: z.string().min(1).optional() });
 
@@ -33,9 +31,8 @@ export async function selfTest(args: string[]): Promise<number> {
     console.log("mode: standalone (no api_key): detection runs locally, nothing is reported");
   } else {
     console.log(
-      `mode: api_key set (node_uuid ${config.node_uuid || "not set"}): reporting to ` +
-        `${config.api_base} arrives with the reporting issue and is not in this version; ` +
-        "no heartbeat was sent. Running the local self-test.",
+      `mode: api_key set (node_uuid ${config.node_uuid || "not set"}): the agent reports to ` +
+        `${config.api_base}; this self-test checks detection locally and sends nothing.`,
     );
   }
   const result = runSelfTest();

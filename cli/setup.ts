@@ -13,22 +13,25 @@
 import { z } from "zod";
 import { ConfigError, parseConfig } from "../core/config/mod.ts";
 import { chooseInterface, listInterfaces } from "../agent/capture/mod.ts";
-import { removeTempSync, writeConfigAtomic } from "../agent/config/mod.ts";
+import {
+  DEFAULT_CONFIG_PATH,
+  LineReader,
+  removeTempSync,
+  writeConfigAtomic,
+} from "../agent/config/mod.ts";
 import { parseCommand, UsageError } from "./_args.ts";
-import { LineReader } from "./_lines.ts";
 
 /** Where a config written by the wizard logs: the service's LogsDirectory. */
 const SERVICE_LOG_FILE = "/var/log/ftagent/ftagent.log";
 
 /** Where `--setup` writes without `--config`. */
-export const DEFAULT_SETUP_PATH = "/etc/ftagent/config.json";
 
 /** Usage text of `--setup`. */
 export const SETUP_USAGE = `ftagent --setup [--config PATH]
 
 Asks for the API key (empty: standalone), node UUID, interface and PCAP evidence, one answer
 per line on stdin, and writes the config atomically with mode 0600 (other keys are kept).
-  --config PATH   file to write (default: ${DEFAULT_SETUP_PATH})`;
+  --config PATH   file to write (default: ${DEFAULT_CONFIG_PATH})`;
 /** Answers to one question before the wizard gives up. */
 export const MAX_ATTEMPTS = 3;
 
@@ -201,7 +204,7 @@ const Options = z.object({ config: z.string().min(1).optional() });
 export async function setup(args: string[]): Promise<number> {
   const { values, positionals } = parseCommand(args, { config: { type: "string" } }, Options);
   if (positionals.length > 0) throw new UsageError(`--setup takes no file: ${positionals[0]}`);
-  const path = values.config ?? DEFAULT_SETUP_PATH;
+  const path = values.config ?? DEFAULT_CONFIG_PATH;
   const existing = await readExisting(path);
   for (const warning of existing.warnings) console.log(`config warning: ${warning}`);
 

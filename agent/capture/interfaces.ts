@@ -20,6 +20,14 @@ export const SKIPPED_PREFIXES: readonly string[] = [
 ];
 
 /**
+ * The interface to capture on: `override` (a flag) when given, else the config's `interface`,
+ * where `"auto"` means {@linkcode chooseInterface}.
+ */
+export function captureDevice(configured: string, override?: string): string {
+  return override ?? (configured === "auto" ? chooseInterface() : configured);
+}
+
+/**
  * The interface carrying the IPv4 default route, else the one with the most received bytes
  * (skipping {@linkcode SKIPPED_PREFIXES}). Throws a one-line error when there is none.
  */

@@ -6,3 +6,4 @@
 
 export * from "./config_file.ts";
 export * from "./config_writer.ts";
+export * from "./line_reader.ts";

@@ -6,3 +6,4 @@
  */
 
 export * from "./pcap_recorder.ts";
+export * from "./recording_sink.ts";

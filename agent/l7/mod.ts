@@ -5,5 +5,7 @@
  * @module
  */
 
+export * from "./l7_part.ts";
+export * from "./l7_runtime.ts";
 export * from "./log_tailer.ts";
 export * from "./web_servers.ts";

@@ -9,4 +9,5 @@
 export * from "./enforcer.ts";
 export * from "./firewall.ts";
 export * from "./host_allowlist.ts";
+export * from "./mitigation.ts";
 export * from "./mitigator.ts";

@@ -5,3 +5,4 @@
  */
 
 export * from "./metrics_server.ts";
+export * from "./observability.ts";

@@ -5,8 +5,10 @@
  * @module
  */
 
+export * from "./baseline_file.ts";
 export * from "./baseline_store.ts";
 export * from "./incident_store.ts";
+export * from "./local_incidents.ts";
 export * from "./mitigation_store.ts";
 export * from "./outbox.ts";
 export * from "./state_db.ts";

@@ -29,6 +29,16 @@ export function openStateDb(path: string): DatabaseSync {
   return db;
 }
 
+/** Opens the database in `stateDir`, creating the directory (mode 0700) when missing. */
+export async function openAgentDb(stateDir: string): Promise<DatabaseSync> {
+  try {
+    await Deno.mkdir(stateDir, { recursive: true, mode: 0o700 });
+  } catch (err) {
+    throw new Error(`cannot create state_dir ${stateDir}: ${(err as Error).message}`);
+  }
+  return openStateDb(stateDbPath(stateDir));
+}
+
 /** Path of the database in `stateDir`. */
 export function stateDbPath(stateDir: string): string {
   return join(stateDir, STATE_DB_FILE);

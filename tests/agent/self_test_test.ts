@@ -63,12 +63,12 @@ Deno.test("ftagent --test in standalone mode runs the synthetic detection and ex
   });
 });
 
-Deno.test("ftagent --test with an api_key says reporting is not here yet and runs the local test", async () => {
+Deno.test("ftagent --test with an api_key names the control plane and runs the local test", async () => {
   await withConfig({ api_key: "k-123456789", node_uuid: "" }, async (path) => {
     const out = await ftagent(["--test", "--config", path]);
     assertEquals(out.code, 0, out.stderr);
-    assertMatch(out.stdout, /arrives with the reporting issue/);
-    assertMatch(out.stdout, /no heartbeat was sent/);
+    assertMatch(out.stdout, /the agent reports to https:\/\/flowtriq\.com\/api\/v1;/);
+    assertMatch(out.stdout, /checks detection locally and sends nothing/);
     assertMatch(out.stdout, OK_LINE);
   });
 });

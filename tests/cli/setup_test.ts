@@ -1,7 +1,6 @@
 import { assert, assertEquals, assertMatch } from "../support/assert.ts";
 import { CLI } from "../support/cli.ts";
 import { MAX_ATTEMPTS, runWizard, type WizardIO } from "../../cli/setup.ts";
-import { LineReader } from "../../cli/_lines.ts";
 import { waitFor } from "../support/stream.ts";
 
 const UUID = "123e4567-e89b-12d3-a456-426614174000";
@@ -172,19 +171,4 @@ Deno.test("the wizard lists auto first, marks auto's pick and accepts a number o
   assert(said.includes("  1) auto  (the default-route interface, now eth1)"));
   assert(said.includes("  2) eth0"));
   assert(said.includes("  3) eth1  <- auto picks this"));
-});
-
-Deno.test("the line reader joins lines split across reads and keeps a last line without newline", async () => {
-  const chunks = ["ab", "c\r\nde", "f\n\nlast"].map((s) => new TextEncoder().encode(s));
-  const reader = new LineReader({
-    read: (p) => {
-      const chunk = chunks.shift();
-      if (chunk === undefined) return Promise.resolve(null);
-      p.set(chunk);
-      return Promise.resolve(chunk.length);
-    },
-  });
-  const lines = [];
-  for (let line = await reader.line(); line !== null; line = await reader.line()) lines.push(line);
-  assertEquals(lines, ["abc", "def", "", "last"]);
 });

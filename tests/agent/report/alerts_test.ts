@@ -3,12 +3,11 @@ import { getLogger } from "@logtape/logtape";
 import { assert, assertEquals, assertMatch } from "../../support/assert.ts";
 import { CORPUS, ftagent, jsonLines } from "../../support/cli.ts";
 import { Receiver } from "../../support/receiver.ts";
-import { Listeners } from "../../../agent/listeners.ts";
+import { Listeners } from "../../../agent/mod.ts";
+import { Alerts, Reporting } from "../../../agent/report/mod.ts";
 import { openStateDb } from "../../../agent/state/mod.ts";
 import { type Config, parseConfig } from "../../../core/config/mod.ts";
 import type { IncidentEvent } from "../../../core/detect/mod.ts";
-import { startAlerts } from "../../../cli/_alerts.ts";
-import { startReporting } from "../../../cli/_reporting.ts";
 
 const log = getLogger(["ftagent-test"]);
 const SENDER = { backoffBaseMs: 20, backoffMaxMs: 100, failureThreshold: 100, coolOffMs: 100 };
@@ -41,16 +40,19 @@ function agentAlerts(dir: string, alerts: Record<string, unknown>) {
     alerts: { host_name: "edge-1", ...alerts },
   }).config;
   const db = openStateDb(`${dir}/ftagent.db`);
-  const reporting = startReporting({ config, db, log, version: "test", sender: SENDER });
+  const reporting = new Reporting({ config, db, log, version: "test", sender: SENDER });
   const listeners = new Listeners();
-  const channels = startAlerts({
+  const sender = new Alerts({
     config,
-    listeners,
-    reporting,
+    outlet: reporting,
     log,
     interfaceName: "eth0",
     version: "test",
   });
+  if (sender.channels.length > 0) {
+    listeners.add({ name: "alerts", handle: (event) => sender.handle(event) });
+  }
+  const channels = sender.channels;
   return {
     reporting,
     listeners,

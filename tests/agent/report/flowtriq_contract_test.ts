@@ -12,9 +12,9 @@ import { FileSource } from "../../../agent/capture/mod.ts";
 import { FlowtriqApi, PCAP_CHUNK_BYTES } from "../../../agent/report/mod.ts";
 import { PcapRecorder } from "../../../agent/evidence/mod.ts";
 import { openStateDb } from "../../../agent/state/mod.ts";
-import { L7Part } from "../../../cli/_l7.ts";
-import { startReporting } from "../../../cli/_reporting.ts";
-import { VERSION } from "../../../cli/version.ts";
+import { L7Part } from "../../../agent/l7/mod.ts";
+import { Reporting } from "../../../agent/report/mod.ts";
+import { VERSION } from "../../../agent/mod.ts";
 import { CORPUS } from "../../support/cli.ts";
 import { bodyProblems, type SpecEndpoint, specEndpoints } from "../../support/flowtriq_spec.ts";
 import { FlowtriqServer, type Recorded } from "../../support/flowtriq_server.ts";
@@ -111,7 +111,7 @@ Deno.test("every payload the agent sends has exactly the spec's keys, types and 
   const events: IncidentEvent[] = [];
   const detector = new Detector(config, { onEvent: (e) => events.push(e) });
   const recorder = new PcapRecorder(config);
-  const reporting = startReporting({
+  const reporting = new Reporting({
     config,
     db,
     log: getLogger(["ftagent", "test"]),

@@ -12,8 +12,8 @@ import {
 } from "../../../core/report/mod.ts";
 import { FlowtriqApi, RemoteControl } from "../../../agent/report/mod.ts";
 import { openStateDb, Outbox } from "../../../agent/state/mod.ts";
-import { L7Part } from "../../../cli/_l7.ts";
-import { startReporting } from "../../../cli/_reporting.ts";
+import { L7Part } from "../../../agent/l7/mod.ts";
+import { Reporting } from "../../../agent/report/mod.ts";
 import { LogGenerator } from "../../support/access_logs.ts";
 import { FlowtriqServer } from "../../support/flowtriq_server.ts";
 
@@ -152,7 +152,7 @@ Deno.test("L7Part starts, restarts and stops L7 as the merged config says, and h
     metrics_interval: 60,
   };
   const db = openStateDb(`${dir}/ftagent.db`);
-  const reporting = startReporting({ config, db, log, version: "test" });
+  const reporting = new Reporting({ config, db, log, version: "test" });
   const l7 = await L7Part.start({ config, log, emit: () => {}, outbox: reporting.outbox });
   try {
     assertEquals(l7.status(), { enabled: false, status: "off" });

@@ -1,0 +1,266 @@
+/**
+ * The agent, wired once: the {@linkcode Engine} (pipeline, detector, PCAP tee), and behind
+ * bounded listener queues everything that hears incident events: the log, the local incident
+ * store, mitigation, the PCAP recorder, reporting (outbox and control plane), alerts, the
+ * metrics endpoint's tally and L7 correlation. No part can stall capture.
+ *
+ * @module
+ */
+
+import type { Logger } from "@logtape/logtape";
+import type { DatabaseSync } from "node:sqlite";
+import type { Config } from "../core/config/mod.ts";
+import { LastSecond } from "../core/report/mod.ts";
+import type { CaptureSource } from "./capture/mod.ts";
+import { loadConfigFile } from "./config/mod.ts";
+import { Engine } from "./engine.ts";
+import { PcapRecorder } from "./evidence/mod.ts";
+import { logIncident } from "./incident_log.ts";
+import { L7Part } from "./l7/mod.ts";
+import { Listeners } from "./listeners.ts";
+import { Mitigation } from "./mitigate/mod.ts";
+import { Observability } from "./observe/mod.ts";
+import { Alerts, Reporting } from "./report/mod.ts";
+import { LocalIncidents, openAgentDb } from "./state/mod.ts";
+import { VERSION } from "./version.ts";
+
+/** Time the listeners get to empty their queues at stop (ms). */
+const FLUSH_MS = 3000;
+/** Wall-clock period (ms) of the deletion of expired captures. */
+const PRUNE_MS = 3600_000;
+
+/** The parts of a running agent. */
+interface Parts {
+  config: Config;
+  log: Logger;
+  source: CaptureSource;
+  engine: Engine;
+  listeners: Listeners;
+  db: DatabaseSync;
+  incidents: LocalIncidents;
+  mitigation: Mitigation;
+  recorder: PcapRecorder | null;
+  reporting: Reporting;
+  observability: Observability;
+  l7: L7Part;
+}
+
+/** How {@linkcode Agent.run} reads its source. */
+export interface AgentRunOptions {
+  /** A capture file at its recorded pace (`--pcap` without `--fast`). */
+  paced?: boolean;
+  /** The config file SIGHUP reloads. */
+  configPath: string;
+}
+
+/** The running agent; its source is the caller's (open it before, close it after). */
+export class Agent {
+  readonly #p: Parts;
+  readonly #pruner: ReturnType<typeof setInterval> | undefined;
+
+  private constructor(parts: Parts) {
+    this.#p = parts;
+    const recorder = parts.recorder;
+    if (recorder !== null) this.#pruner = setInterval(() => recorder.prune(), PRUNE_MS);
+  }
+
+  /**
+   * Starts every part for `source`: the state database, the incident store, mitigation (a
+   * previous run's leftovers undone first), the engine with the restored baseline, PCAP
+   * evidence, reporting, alerts, the metrics endpoint and L7.
+   *
+   * @example The service: capture on eth0 until SIGTERM
+   * ```ts ignore
+   * const source = new LiveSource({ device: "eth0" });
+   * const agent = await Agent.start(config, log, source);
+   * try {
+   *   await agent.run({ configPath: "/etc/ftagent/config.json" });
+   * } finally {
+   *   source.close();
+   * }
+   * ```
+   */
+  static async start(config: Config, log: Logger, source: CaptureSource): Promise<Agent> {
+    const listeners = new Listeners({
+      onError: (name, error) =>
+        log.error("listener {name} failed: {error}", { name, error: String(error) }),
+      onDrop: (name, dropped) => {
+        if ((dropped & (dropped - 1)) === 0) {
+          log.warn("listener {name} is behind: {dropped} events dropped", { name, dropped });
+        }
+      },
+    });
+    listeners.add({ name: "log", handle: (event) => logIncident(log, event) });
+    // The one state database (incidents, outbox, mitigations), closed last.
+    const db = await openAgentDb(config.state_dir);
+    const incidents = new LocalIncidents(db, config, log);
+    listeners.add({ name: "incidents", handle: (event) => incidents.record(event) });
+    const mitigation = await Mitigation.start(config, db, log);
+    listeners.add({ name: "mitigation", handle: (event) => mitigation.handle(event) });
+
+    const lastSecond = new LastSecond();
+    let reporting: Reporting | null = null;
+    const engine = await Engine.open({
+      config,
+      log,
+      onEvent: (event) => listeners.emit(event),
+      onWindow: (window) => {
+        lastSecond.window(window);
+        reporting?.window(window);
+      },
+    });
+    // Evidence: every frame also goes to the recorder's pre-attack ring and open captures.
+    const recorder = config.pcap_enabled ? new PcapRecorder(config) : null;
+    // Outbox (always) and the control plane (with an account): never on the capture path.
+    reporting = new Reporting({
+      config,
+      db,
+      log,
+      version: VERSION,
+      detector: engine.detector,
+      recorder,
+      onCommand: (command) => mitigation.command(command),
+    });
+    const report = reporting;
+    if (recorder !== null) {
+      listeners.add({
+        name: "pcap",
+        handle: (event) => {
+          // The server's pcap_enabled can turn new captures off.
+          if (event.event !== "open" || report.pcapEnabled()) recorder.incident(event);
+        },
+      });
+      const pruned = await recorder.prune();
+      if (pruned > 0) {
+        log.info("deleted {pruned} captures older than {days} days", {
+          pruned,
+          days: config.pcap_retention_days,
+        });
+      }
+      engine.record(recorder);
+    }
+    listeners.add({ name: "report", handle: (event) => report.incident(event) });
+    const alerts = new Alerts({
+      config,
+      outlet: reporting,
+      log,
+      interfaceName: source.name,
+      version: VERSION,
+    });
+    if (alerts.channels.length > 0) {
+      listeners.add({ name: "alerts", handle: (event) => alerts.handle(event) });
+    }
+    const observability = new Observability({
+      config,
+      log,
+      version: VERSION,
+      detector: engine.detector,
+      pipeline: engine.pipeline,
+      lastSecond,
+      source,
+      listeners,
+      recorder,
+      reporting,
+    });
+    listeners.add({ name: "metrics", handle: (event) => observability.handle(event) });
+    // HTTP floods from the web servers' access logs (l7_enabled, here or from the server).
+    const l7 = await L7Part.start({
+      config,
+      log,
+      emit: (event) => listeners.emit(event),
+      outbox: reporting.outbox,
+    });
+    listeners.add({ name: "l7", handle: (event) => l7.observe(event) });
+    reporting.attachL7(l7);
+    return new Agent({
+      config,
+      log,
+      source,
+      engine,
+      listeners,
+      db,
+      incidents,
+      mitigation,
+      recorder,
+      reporting,
+      observability,
+      l7,
+    });
+  }
+
+  /**
+   * Reads the source until it ends (a file) or SIGINT/SIGTERM (live), reloading the config
+   * from `configPath` on SIGHUP, then stops every part. Throws what the source throws, after
+   * the stop.
+   */
+  async run(options: AgentRunOptions): Promise<void> {
+    try {
+      await this.#p.engine.run(this.#p.source, {
+        paced: options.paced,
+        onTick: () => this.#p.observability.tick(),
+        onReload: () => this.reloadFrom(options.configPath),
+      });
+    } finally {
+      await this.stop();
+    }
+  }
+
+  /** SIGHUP: applies a new config; returns the keys that change only at the next start. */
+  reload(config: Config): string[] {
+    const later = this.#p.engine.detector.configure(config);
+    this.#p.reporting.reconfigure(config); // also hands L7 the merged config
+    return later;
+  }
+
+  /** Reloads the config file at `path`; a bad one is logged and the running one kept. */
+  async reloadFrom(path: string): Promise<void> {
+    const { log } = this.#p;
+    try {
+      const next = await loadConfigFile(path);
+      for (const warning of next.warnings) log.warn(warning);
+      const later = this.reload(next.config);
+      log.info("config reloaded from {path}", { path });
+      if (later.length > 0) log.warn("{keys} change at the next start", { keys: later.join(", ") });
+    } catch (err) {
+      log.error("config reload refused, keeping the running config: {error}", {
+        error: (err as Error).message,
+      });
+    }
+  }
+
+  /** Resolves open incidents, flushes every part, saves the baseline and closes the database. */
+  async stop(): Promise<void> {
+    const p = this.#p;
+    await p.observability.stop();
+    clearInterval(this.#pruner);
+    await p.l7.stop(); // resolves an open L7 incident
+    await p.engine.finish(); // resolves open incidents, saves the baseline
+    if (!(await p.listeners.flush(FLUSH_MS))) p.log.warn("listeners still busy at exit");
+    // Reporting first: no server command can reach mitigation once it has undone its rules.
+    await p.reporting.stop();
+    await p.mitigation.stop();
+    if (p.recorder !== null) {
+      await p.recorder.close();
+      const pcap = p.recorder.stats();
+      if (pcap.stoppedReason) {
+        p.log.warn("PCAP writing stopped: {reason}", { reason: pcap.stoppedReason });
+      }
+      p.log.info("PCAP: {files} captures, {dropped} frames dropped", {
+        files: pcap.files,
+        dropped: pcap.droppedFrames,
+      });
+    }
+    const stats = p.source.stats();
+    p.log.info(
+      "stopped: {packets} packets, {malformed} malformed, kernel drops {dropped}, listeners {listeners}",
+      {
+        packets: p.engine.pipeline.packets,
+        malformed: p.engine.pipeline.malformed,
+        dropped: stats.dropped + stats.ifDropped,
+        listeners: JSON.stringify(p.listeners.stats()),
+      },
+    );
+    p.incidents.close();
+    p.db.close();
+  }
+}

@@ -1,0 +1,181 @@
+/**
+ * The one assembly every command runs packets through (`ftagent`, `--pcap`, `capture`,
+ * `replay`): a source feeding the pipeline (decode, windows) and the detector, optionally
+ * teed to the PCAP recorder, with the learned baseline kept in `state_dir` for live runs.
+ * Signals, timers and timings live here once:
+ *
+ * - SIGINT and SIGTERM stop reading (the run returns; open incidents resolve at
+ *   {@linkcode Engine.finish}); SIGHUP calls the run's `onReload`.
+ * - Windows of a live source close {@linkcode LATE_PACKETS_US} after their second ends on the
+ *   wall clock, so packets still in a kernel block land in their own second.
+ * - The baseline is restored at start (unless missing or stale) and saved every minute and at
+ *   the end (`BaselineFile`).
+ *
+ * @module
+ */
+
+import type { Logger } from "@logtape/logtape";
+import type { Config } from "../core/config/mod.ts";
+import { Detector, type IncidentEvent } from "../core/detect/mod.ts";
+import type { PacketSink } from "../core/packet/mod.ts";
+import { Pipeline, type Window } from "../core/traffic/mod.ts";
+import type { CaptureSource } from "./capture/mod.ts";
+import { type PcapRecorder, RecordingSink } from "./evidence/mod.ts";
+import { BaselineFile } from "./state/mod.ts";
+
+/** Windows close this long after their second ends: packets still in a kernel block land in it. */
+export const LATE_PACKETS_US = 250_000;
+/** Period (ms) of the event-loop lag probe, when a run measures it. */
+const LAG_PERIOD_MS = 20;
+
+/** What an {@linkcode Engine} is opened with. */
+export interface EngineOptions {
+  /** Thresholds, floors, timings, `state_dir`, `node_uuid`. */
+  config: Config;
+  /** Every incident event, on the capture path: keep it short (queue, print). */
+  onEvent: (event: IncidentEvent) => void;
+  /** Each closed per-second window (reused afterwards: snapshot it during the call). */
+  onWindow?: (window: Window) => void;
+  /**
+   * With a logger, a live run: the baseline is restored from `state_dir/baseline.json`, saved
+   * every minute and at {@linkcode Engine.finish}, and incident ids are seeded with the node and
+   * the start time. Without, a replay: a fresh baseline, never saved, and the same ids for the
+   * same capture.
+   */
+  log?: Logger;
+}
+
+/** How {@linkcode Engine.run} reads its source. */
+export interface EngineRunOptions {
+  /** File sources: at the recorded pace instead of as fast as possible. */
+  paced?: boolean;
+  /** Stop after this many seconds of wall time. */
+  durationSeconds?: number;
+  /** Each turn of a live source's loop, with its clock (µs). */
+  onTick?: (nowUs: number) => void;
+  /** SIGHUP was received. */
+  onReload?: () => void;
+  /** Measure the event loop's largest stall ({@linkcode Engine.maxLoopLagMs}). */
+  measureLag?: boolean;
+}
+
+/** Source -> pipeline + detector (+ PCAP recorder), and the run loop around them. */
+export class Engine {
+  /** The detector (status, baseline, reloads). */
+  readonly detector: Detector;
+  /** The pipeline (packet counters, the decoded packet). */
+  readonly pipeline: Pipeline;
+  /** The largest event-loop stall seen by runs with `measureLag` (ms). */
+  maxLoopLagMs = 0;
+  readonly #baseline: BaselineFile | null;
+  #sink: PacketSink;
+
+  private constructor(detector: Detector, options: EngineOptions, baseline: BaselineFile | null) {
+    this.detector = detector;
+    this.#baseline = baseline;
+    const onWindow = options.onWindow ?? (() => {});
+    this.pipeline = new Pipeline(onWindow, { detector });
+    this.#sink = this.pipeline;
+  }
+
+  /**
+   * Opens the detection for `options.config`: with `options.log`, the baseline restored from
+   * `state_dir` and kept there.
+   *
+   * @example Replay a capture file and print its incidents
+   * ```ts
+   * import { defaultConfig } from "../core/config/mod.ts";
+   * import { FileSource } from "./capture/mod.ts";
+   * import { Engine } from "./engine.ts";
+   *
+   * const engine = await Engine.open({
+   *   config: defaultConfig(),
+   *   onEvent: (event) => console.log(JSON.stringify(event)),
+   * });
+   * const source = new FileSource("attack.pcap");
+   * try {
+   *   await engine.run(source);
+   * } finally {
+   *   source.close();
+   * }
+   * await engine.finish();
+   * ```
+   */
+  static async open(options: EngineOptions): Promise<Engine> {
+    const { config, log } = options;
+    if (log === undefined) {
+      return new Engine(new Detector(config, { onEvent: options.onEvent }), options, null);
+    }
+    const utcOffsetMinutes = -new Date().getTimezoneOffset();
+    const file = new BaselineFile(`${config.state_dir}/baseline.json`, "baseline", log);
+    const restored = await file.restore({
+      windowMinutes: config.baseline_window_minutes,
+      utcOffsetMinutes,
+    });
+    const detector = new Detector(config, {
+      baseline: restored ?? undefined,
+      idSeed: `${config.node_uuid}|${Date.now()}`,
+      utcOffsetMinutes,
+      onEvent: options.onEvent,
+    });
+    file.keep(detector.baseline);
+    return new Engine(detector, options, file);
+  }
+
+  /** Tees every frame to `recorder` too (its pre-attack ring and incident captures). */
+  record(recorder: PcapRecorder): void {
+    this.#sink = new RecordingSink(this.pipeline, recorder);
+  }
+
+  /**
+   * Reads `source` until it ends, a stop signal arrives or the duration passes. Open incidents
+   * stay open: {@linkcode finish} resolves them. Throws what the source throws (a cut file),
+   * after the signals and timers are gone.
+   */
+  async run(source: CaptureSource, options: EngineRunOptions = {}): Promise<void> {
+    const stop = new AbortController();
+    const onStop = () => stop.abort();
+    const onReload = options.onReload;
+    Deno.addSignalListener("SIGINT", onStop);
+    Deno.addSignalListener("SIGTERM", onStop);
+    if (onReload) Deno.addSignalListener("SIGHUP", onReload);
+    const timers: ReturnType<typeof setInterval>[] = [];
+    if (options.durationSeconds !== undefined) {
+      timers.push(setTimeout(onStop, options.durationSeconds * 1000));
+    }
+    if (options.measureLag) timers.push(this.#lagProbe());
+    const pipeline = this.pipeline;
+    const onTick = options.onTick;
+    try {
+      await source.run(this.#sink, {
+        signal: stop.signal,
+        paced: options.paced,
+        onTick: (nowUs) => {
+          onTick?.(nowUs);
+          pipeline.advance(nowUs - LATE_PACKETS_US);
+        },
+      });
+    } finally {
+      for (const timer of timers) clearTimeout(timer);
+      Deno.removeSignalListener("SIGINT", onStop);
+      Deno.removeSignalListener("SIGTERM", onStop);
+      if (onReload) Deno.removeSignalListener("SIGHUP", onReload);
+    }
+  }
+
+  /** End of the traffic: closes the last window, resolves open incidents, saves the baseline. */
+  async finish(): Promise<void> {
+    this.pipeline.flush();
+    await this.#baseline?.close();
+  }
+
+  /** Starts the probe that measures how late a short timer fires (a blocked loop shows). */
+  #lagProbe(): ReturnType<typeof setInterval> {
+    let last = performance.now();
+    return setInterval(() => {
+      const now = performance.now();
+      this.maxLoopLagMs = Math.max(this.maxLoopLagMs, Math.round(now - last - LAG_PERIOD_MS));
+      last = now;
+    }, LAG_PERIOD_MS);
+  }
+}

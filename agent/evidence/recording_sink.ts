@@ -1,0 +1,42 @@
+/**
+ * The tee on the capture path when PCAP evidence is on: every frame goes to the pipeline
+ * (decode, windows, detection) and then, with the decoded packet, to the recorder's pre-attack
+ * ring and open captures.
+ *
+ * @module
+ */
+
+import type { PacketSink } from "../../core/packet/mod.ts";
+import type { Pipeline } from "../../core/traffic/mod.ts";
+import type { PcapRecorder } from "./pcap_recorder.ts";
+
+/** Feeds each frame to a pipeline, then to a PCAP recorder. */
+export class RecordingSink implements PacketSink {
+  readonly #pipeline: Pipeline;
+  readonly #recorder: PcapRecorder;
+
+  /** A tee of `pipeline` and `recorder`. */
+  constructor(pipeline: Pipeline, recorder: PcapRecorder) {
+    this.#pipeline = pipeline;
+    this.#recorder = recorder;
+  }
+
+  /** A batch of frames announced by the source: the recorder may copy it in one block. */
+  batch(buf: Uint8Array, start: number, end: number, frames: number): void {
+    this.#recorder.batch(buf, start, end, frames);
+  }
+
+  /** One frame: counted and detected, then recorded. */
+  packet(
+    buf: Uint8Array,
+    offset: number,
+    capLen: number,
+    wireLen: number,
+    tsUs: number,
+    linktype: number,
+  ): void {
+    const pipeline = this.#pipeline;
+    pipeline.packet(buf, offset, capLen, wireLen, tsUs, linktype);
+    this.#recorder.packet(buf, offset, capLen, wireLen, tsUs, linktype, pipeline.meta);
+  }
+}
