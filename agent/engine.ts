@@ -24,7 +24,7 @@ import { type PcapRecorder, RecordingSink } from "./evidence/mod.ts";
 import { BaselineFile } from "./state/mod.ts";
 
 /** Windows close this long after their second ends: packets still in a kernel block land in it. */
-export const LATE_PACKETS_US = 250_000;
+const LATE_PACKETS_US = 250_000;
 /** Period (ms) of the event-loop lag probe, when a run measures it. */
 const LAG_PERIOD_MS = 20;
 

@@ -18,7 +18,7 @@ Writes the systemd unit ${SERVICE_PATH} (mode 0644; under $FTAGENT_ROOT when set
 "systemctl daemon-reload" when systemd runs here. Does not enable or start the service.`;
 
 /** The command that makes systemd read the unit. */
-export const DAEMON_RELOAD: readonly string[] = ["systemctl", "daemon-reload"];
+const DAEMON_RELOAD: readonly string[] = ["systemctl", "daemon-reload"];
 
 /** What to do after the unit is written: run systemctl, or say why not and what to run. */
 export type ReloadPlan = { run: true } | { run: false; reason: string };
@@ -41,7 +41,7 @@ export function reloadPlan(
 }
 
 /** Writes `unit` to `path` atomically with mode 0644 (temp file in the same directory + rename). */
-export async function writeUnitFile(path: string, unit: string = SERVICE_UNIT): Promise<void> {
+async function writeUnitFile(path: string, unit: string = SERVICE_UNIT): Promise<void> {
   await Deno.mkdir(dirname(path), { recursive: true, mode: 0o755 });
   const temp = `${path}.tmp-${Deno.pid}`;
   try {

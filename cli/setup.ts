@@ -59,7 +59,7 @@ export interface SetupAnswers {
 }
 
 /** The input ended before the last answer: nothing is written. */
-export class SetupCancelled extends Error {
+class SetupCancelled extends Error {
   /** Creates the error. */
   constructor(message: string) {
     super(message);
@@ -172,7 +172,7 @@ export async function runWizard(
 }
 
 /** The existing config at `path` as an object ({} when there is none); throws when unusable. */
-export async function readExisting(
+async function readExisting(
   path: string,
 ): Promise<{ data: Record<string, unknown>; warnings: string[] }> {
   let text: string;

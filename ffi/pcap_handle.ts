@@ -11,10 +11,10 @@
  * @module
  */
 
-import { cString, Libpcap, PcapError, toCString } from "./libpcap.ts";
+import { cString, Libpcap, PcapError, toCString } from "./_libpcap.ts";
 
-export { PcapError } from "./libpcap.ts";
-export type { PcapErrorKind } from "./libpcap.ts";
+export { PcapError } from "./_libpcap.ts";
+export type { PcapErrorKind } from "./_libpcap.ts";
 
 /** Options for {@linkcode PcapHandle.openLive}. */
 export interface LiveCaptureOptions {
@@ -59,18 +59,18 @@ export interface PcapStats {
 }
 
 /** Default snapshot length of live captures. */
-export const DEFAULT_SNAPLEN = 65535;
+const DEFAULT_SNAPLEN = 65535;
 /** Default kernel ring size of live captures. */
-export const DEFAULT_BUFFER_BYTES = 64 * 1024 * 1024;
+const DEFAULT_BUFFER_BYTES = 64 * 1024 * 1024;
 /** Default TPACKET_V3 block timeout (ms). */
-export const DEFAULT_TIMEOUT_MS = 50;
+const DEFAULT_TIMEOUT_MS = 50;
 /**
  * Default batch memory buffer size: room for 1023 packets of 65535 bytes, so a live capture
  * reads about a thousand packets per call. Only the pages a batch writes become resident.
  */
-export const DEFAULT_BATCH_BYTES = 64 * 1024 * 1024;
+const DEFAULT_BATCH_BYTES = 64 * 1024 * 1024;
 /** Most packets one batch asks for, whatever the buffer would hold. */
-export const MAX_BATCH_PACKETS = 4096;
+const MAX_BATCH_PACKETS = 4096;
 
 /** Link types (DLT values as `pcap_datalink` returns them) the project's decoder reads. */
 const SUPPORTED_DLTS: ReadonlySet<number> = new Set([0, 1, 12, 14, 101, 108, 113, 228, 229, 276]);

@@ -6,7 +6,7 @@
  */
 
 /** Interface name prefixes that are never the uplink (bridges, containers, tunnels, veths). */
-export const SKIPPED_PREFIXES: readonly string[] = [
+const SKIPPED_PREFIXES: readonly string[] = [
   "lo",
   "docker",
   "br-",

@@ -14,24 +14,16 @@
  */
 
 import { CaptureFormatError, CaptureParser, type PacketSink } from "../../core/packet/mod.ts";
-import {
-  DEFAULT_BATCH_BYTES,
-  DEFAULT_BUFFER_BYTES,
-  DEFAULT_SNAPLEN,
-  DEFAULT_TIMEOUT_MS,
-  type LiveCaptureOptions,
-  PcapError,
-  PcapHandle,
-} from "../../ffi/pcap_handle.ts";
+import { type LiveCaptureOptions, PcapError, PcapHandle } from "../../ffi/mod.ts";
 import type { CaptureSource, RunOptions, SourceStats } from "./source.ts";
 
-export { PcapError } from "../../ffi/pcap_handle.ts";
-export type { PcapErrorKind } from "../../ffi/pcap_handle.ts";
+export { PcapError } from "../../ffi/mod.ts";
+export type { PcapErrorKind } from "../../ffi/mod.ts";
 
 /** Longest stretch of batch processing before the event loop gets a turn (ms). */
-export const SLICE_MS = 10;
+const SLICE_MS = 10;
 /** Longest single wait for packets (ms); also bounds abort latency on an idle link. */
-export const POLL_MS = 50;
+const POLL_MS = 50;
 /** `onTick` is called whenever this much wall time passed since the last call (ms). */
 const TICK_MS = 50;
 
@@ -47,21 +39,6 @@ export interface LibpcapFileSourceOptions {
   /** Batch memory buffer size in bytes (bounds packets per batch). Default 64 MiB. */
   batchBytes?: number;
 }
-
-/** Defaults of {@linkcode LiveSourceOptions}, for help texts and config docs. */
-export const LIVE_DEFAULTS: {
-  readonly snaplen: number;
-  readonly bufferBytes: number;
-  readonly timeoutMs: number;
-  readonly promisc: boolean;
-  readonly batchBytes: number;
-} = {
-  snaplen: DEFAULT_SNAPLEN,
-  bufferBytes: DEFAULT_BUFFER_BYTES,
-  timeoutMs: DEFAULT_TIMEOUT_MS,
-  promisc: true,
-  batchBytes: DEFAULT_BATCH_BYTES,
-};
 
 /**
  * Live capture on one interface through libpcap. The constructor opens the interface and

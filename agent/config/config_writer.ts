@@ -11,7 +11,7 @@
 import { basename, dirname } from "node:path";
 
 /** The temp file {@linkcode writeConfigAtomic} uses for `path` (removed on any failure). */
-export function tempPathFor(path: string): string {
+function tempPathFor(path: string): string {
   return `${dirname(path)}/.${basename(path)}.tmp-${Deno.pid}`;
 }
 

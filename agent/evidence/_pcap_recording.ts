@@ -10,7 +10,7 @@ import { ByteCopier } from "../../core/packet/mod.ts";
 import type { PcapFileStats } from "./pcap_recorder.ts";
 
 /** Size of one chunk; larger than the largest record (16 + 65535 bytes). */
-export const CHUNK_BYTES = 256 * 1024;
+const CHUNK_BYTES = 256 * 1024;
 /** Free chunks kept for reuse (beyond, they are left to the collector). */
 const POOL_MAX = 64;
 

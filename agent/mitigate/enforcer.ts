@@ -10,7 +10,7 @@ import { isV6, type MitigationAction } from "../../core/mitigate/mod.ts";
 import type { FirewallBackend } from "./firewall.ts";
 
 /** Where the SYN cookies switch lives (per network namespace). */
-export const SYNCOOKIES_PATH = "/proc/sys/net/ipv4/tcp_syncookies";
+const SYNCOOKIES_PATH = "/proc/sys/net/ipv4/tcp_syncookies";
 
 const CLOUDFLARE_TIMEOUT_MS = 10_000;
 

@@ -41,7 +41,7 @@ export interface FirewallBackend {
 }
 
 /** nftables: one atomic `nft -f -` transaction per change. */
-export class NftBackend implements FirewallBackend {
+class NftBackend implements FirewallBackend {
   readonly name = "nftables";
 
   handles(action: MitigationAction): boolean {
@@ -76,7 +76,7 @@ export class NftBackend implements FirewallBackend {
 }
 
 /** iptables + ipset: a set with timed elements and a rule per action, in chain FTAGENT (raw). */
-export class IptablesBackend implements FirewallBackend {
+class IptablesBackend implements FirewallBackend {
   readonly name = "iptables";
 
   handles(action: MitigationAction): boolean {

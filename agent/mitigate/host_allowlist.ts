@@ -39,7 +39,7 @@ export function hostAllowlist(
 }
 
 /** Addresses of every interface (IPv6 zone ids dropped). */
-export function ownAddresses(): string[] {
+function ownAddresses(): string[] {
   try {
     return Deno.networkInterfaces().map((i) => i.address.replace(/%.*$/, ""));
   } catch {
@@ -48,7 +48,7 @@ export function ownAddresses(): string[] {
 }
 
 /** Next hops of the default routes, from /proc/net/route and /proc/net/ipv6_route. */
-export function defaultGateways(): string[] {
+function defaultGateways(): string[] {
   const out: string[] = [];
   try {
     for (const line of Deno.readTextFileSync("/proc/net/route").split("\n").slice(1)) {

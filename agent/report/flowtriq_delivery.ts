@@ -42,7 +42,7 @@ const MIGRATIONS = [
 const PCAP_WAIT_MS = 60_000;
 
 /** The server uuid of each incident the agent created, by the agent's incident id. */
-export class IncidentIds {
+class IncidentIds {
   readonly #db: DatabaseSync;
 
   /** Creates its table when missing. */

@@ -30,8 +30,8 @@ export function unsupportedCommand(
 }
 
 /** Fetch cadence (seconds). */
-export const CONFIG_EVERY_S = 300;
-export const CONFIG_EVERY_ATTACK_S = 10;
+const CONFIG_EVERY_S = 300;
+const CONFIG_EVERY_ATTACK_S = 10;
 
 /** Options of {@linkcode RemoteControl}. */
 export interface RemoteControlOptions {

@@ -11,7 +11,7 @@ import type { Baseline, BaselineOptions } from "../../core/detect/mod.ts";
 import { loadBaseline, saveBaseline } from "./baseline_store.ts";
 
 /** Wall-clock period (ms) of the saves while running. */
-export const BASELINE_SAVE_MS = 60_000;
+const BASELINE_SAVE_MS = 60_000;
 
 /** One baseline's file: {@linkcode restore}, then {@linkcode keep}, then {@linkcode close}. */
 export class BaselineFile {

@@ -11,7 +11,7 @@ import { z } from "zod";
 import { Baseline, type BaselineOptions, type BaselineState } from "../../core/detect/mod.ts";
 
 /** A saved baseline is ignored once older than this (seconds of wall time). */
-export const BASELINE_MAX_AGE_SEC = 24 * 3600;
+const BASELINE_MAX_AGE_SEC = 24 * 3600;
 /** A saved baseline more than this far in the future (clock stepped back) is ignored. */
 const FUTURE_SLACK_SEC = 300;
 

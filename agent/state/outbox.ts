@@ -17,7 +17,7 @@ import { migrate } from "./state_db.ts";
 export type OutboxKind = "metrics" | "heartbeat" | "ack" | "pcap" | "alert" | "incident";
 
 /** Kinds in the order they are dropped when the outbox is full (first dropped first). */
-export const DROP_ORDER: readonly OutboxKind[] = [
+const DROP_ORDER: readonly OutboxKind[] = [
   "metrics",
   "heartbeat",
   "pcap",

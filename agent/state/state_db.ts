@@ -10,7 +10,7 @@ import { DatabaseSync } from "node:sqlite";
 import { join } from "node:path";
 
 /** File name of the database inside `state_dir`. */
-export const STATE_DB_FILE = "ftagent.db";
+const STATE_DB_FILE = "ftagent.db";
 
 /** Opens (creating when missing) the database at `path` with WAL and a busy timeout. */
 export function openStateDb(path: string): DatabaseSync {

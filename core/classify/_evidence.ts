@@ -64,7 +64,7 @@ export function shares(
 }
 
 /** "93.3% UDP from source port 161 (snmp)"; "LABEL: x% of packets, y% of bytes" when bytes weigh more. */
-export function describePart(part: Part, bd: Breakdown): string {
+function describePart(part: Part, bd: Breakdown): string {
   const byPackets = part.packets / bd.packets;
   const byBytes = Number.isFinite(part.bytes) && bd.bytes > 0 ? part.bytes / bd.bytes : 0;
   return byBytes > byPackets + 0.05

@@ -110,7 +110,9 @@ export interface TrafficProfile {
 
 /** One part of a classification (a vector of a multi-vector attack, or a minor one). */
 export interface PartSummary {
+  /** Attack family of the part. */
   family: AttackFamily;
+  /** Subtype of the part. */
   subtype: string;
   /** Weight of the part: max(packet, byte) share of the attack traffic, percent. */
   share: number;
@@ -124,14 +126,19 @@ export interface Evidence {
   rule: string;
   /** Packet shares (percent, one decimal) of the vectors present; `bytes_<proto>` byte shares. */
   shares: Record<string, number>;
+  /** Packets of the span. */
   packets: number;
+  /** Wire bytes of the span. */
   bytes: number;
+  /** Mean packet size (bytes). */
   mean_packet_bytes: number;
+  /** Packets per second. */
   pps: number;
   /** Bits per second. */
   bps: number;
   /** Distinct sources (with statistics). */
   sources?: number;
+  /** Shannon entropy of the sources (bits, with statistics). */
   src_ip_entropy?: number;
   /** Top source port and its share of all packets (percent). */
   top_src_port?: { port: number; pct: number };
@@ -141,22 +148,53 @@ export interface Evidence {
   ttl_top_pct?: number;
   /** The parts when there are two or more, heaviest first. */
   parts?: PartSummary[];
+  /** Why the sources look spoofed, or not. */
   spoofing_reason?: string;
+  /** Why the sources look like a botnet, or not. */
   botnet_reason?: string;
 }
 
 /** What {@linkcode classify} says about a span. */
 export interface Classification {
+  /** The attack family (`syn_flood`, `udp_flood`, `dns_amplification`, ..., `unknown`). */
   attack_family: AttackFamily;
+  /** The subtype within the family. */
   attack_subtype: string;
   /** 0-100. */
   confidence: number;
+  /** Whether the sources look spoofed (random, one-shot, TTL-uniform). */
   spoofing_detected: boolean;
+  /** Whether the sources look like a botnet (many real hosts). */
   botnet_detected: boolean;
+  /** The numbers that decided. */
   evidence: Evidence;
 }
 
-/** Classifies the traffic of one span (see the module documentation for the rules). */
+/**
+ * Classifies the traffic of one span (see the module documentation for the rules).
+ *
+ * @example A capture as one attack
+ * ```ts
+ * import { CaptureParser, countVectors, VECTOR_COUNT } from "../packet/mod.ts";
+ * import { Pipeline, Window } from "../traffic/mod.ts";
+ * import { classify } from "./mod.ts";
+ *
+ * const vectors = new Float64Array(VECTOR_COUNT);
+ * const all = new Window();
+ * const pipeline = new Pipeline((w) => all.merge(w));
+ * const counting = {
+ *   packet(buf: Uint8Array, offset: number, cap: number, wire: number, ts: number, lt: number) {
+ *     pipeline.packet(buf, offset, cap, wire, ts, lt);
+ *     countVectors(pipeline.meta, vectors, 0);
+ *   },
+ * };
+ * const bytes = await Deno.readFile("attack.pcap");
+ * new CaptureParser().parse(bytes, 0, bytes.length, counting);
+ * pipeline.flush();
+ * const c = classify({ vectors, seconds: Math.max(all.seconds, 1), stats: all.snapshot() });
+ * console.log(c.attack_family, c.attack_subtype, c.evidence.summary);
+ * ```
+ */
 export function classify(profile: TrafficProfile): Classification {
   const v = profile.vectors;
   const stats = profile.stats;

@@ -9,11 +9,8 @@ import { z } from "zod";
 
 /** Validation and defaults of the l7 keys. */
 export const L7Shape = {
-  /** Watch web server access logs for HTTP floods. */
   l7_enabled: z.boolean().default(false),
-  /** Access logs to follow; empty: the logs of the web servers found on this host. */
   l7_log_paths: z.array(z.string().min(1)).max(64).default([]),
-  /** Format of the logs, or "auto" (decided from the first lines of each log). */
   l7_log_format: z.enum([
     "auto",
     "combined",
@@ -24,19 +21,12 @@ export const L7Shape = {
     "haproxy",
   ])
     .default("auto"),
-  /** Requests/s floor under the dynamic threshold (and the threshold before the baseline is ready). */
   l7_rps_threshold: z.number().finite().min(1).default(100),
-  /** Error answers (4xx, 5xx, 499) in percent of requests that count as a signal. */
   l7_error_rate_threshold: z.number().finite().min(1).max(100).default(50),
-  /** How readily signals fire: the baseline multiplier is 5 (low), 3 (medium) or 2 (high). */
   l7_sensitivity: z.enum(["low", "medium", "high"]).default("medium"),
-  /** Distinct client addresses a second must have for an incident to open. */
   l7_min_client_ips: z.number().int().min(1).max(1_000_000).default(3),
-  /** Consecutive suspicious seconds before an incident opens. */
   l7_confirm_seconds: z.number().int().min(1).max(600).default(2),
-  /** Calm seconds before an incident resolves. */
   l7_calm_seconds: z.number().int().min(1).max(3600).default(10),
-  /** Seconds after a resolve before the next L7 incident may open. */
   l7_cooldown_seconds: z.number().int().min(0).max(86400).default(30),
 } satisfies z.ZodRawShape;
 

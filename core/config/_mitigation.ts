@@ -79,25 +79,18 @@ const RuleKey = z.string().regex(
 const MitigationSchema = z.object({
   /** Default mode of every rule: act at once, propose for approval, or only log. */
   mode: Mode.default("dry_run"),
-  /** Firewall backend: nftables (table `inet ftagent`) or iptables + ipset (chain FTAGENT). */
   backend: z.enum(["nftables", "iptables"]).default("nftables"),
   /** Time-to-live of an action unless its rule says otherwise (seconds). */
   ttl_seconds: Ttl.default(600),
-  /** Networks never blocked (added to loopback, own addresses, gateway and API host). */
   allowlist: z.array(Cidr).max(10000).default([]),
-  /** Most blocked sources (firewall and Cloudflare) in force at once. */
   max_blocked_entries: z.number().int().min(1).max(1_000_000).default(1000),
-  /** Most actions applied per minute (beyond: refused and logged). */
   max_actions_per_minute: z.number().int().min(1).max(100_000).default(60),
-  /** Most sources blocked for one incident (the top talkers). */
   max_sources_per_incident: z.number().int().min(1).max(1000).default(20),
   /** Rate of the default rate limits (packets per second). */
   rate_limit_pps: Pps.default(1000),
   /** Rate of the default SYN rate limit (SYNs per second). */
   syn_rate_limit_pps: Pps.default(1000),
-  /** Rules by "family" or "family/subtype" (the more specific one wins). */
   rules: z.record(RuleKey, Rule).default({}),
-  /** Cloudflare IP access rules (used when the token and zone are set). */
   cloudflare: z.object({
     api_token: z.string().max(200).default(""),
     zone_id: z.string().regex(/^[0-9a-fA-F]{0,64}$/, "expected a hex zone id").default(""),
@@ -171,14 +164,19 @@ export interface MitigationSettings {
   rules: Record<string, MitigationRule>;
   /** Cloudflare access rules (with a token and zone). */
   cloudflare: {
+    /** An API token allowed to edit the zone's firewall access rules. */
     api_token: string;
+    /** The zone the rules are made in. */
     zone_id: string;
+    /** The Cloudflare API root. */
     api_base: string;
+    /** What a rule does to a source: block it, or challenge it. */
     mode: "block" | "challenge";
   };
 }
 
 /** The mitigation keys, every key present (must match {@linkcode MitigationShape}). */
 export interface MitigationConfig {
+  /** Auto-mitigation (all of it in one section). */
   mitigation: MitigationSettings;
 }

@@ -17,6 +17,7 @@ const url = z.string().url();
 
 /** A Slack, Discord or Microsoft Teams incoming webhook. */
 export interface ChatAlertConfig {
+  /** The incoming webhook's URL. */
   webhook_url: string;
   /** Which incident events alert (default open and resolve). */
   events: AlertEventKind[];
@@ -24,16 +25,23 @@ export interface ChatAlertConfig {
 
 /** PagerDuty Events API v2: trigger on open, resolve on resolve, dedup key = incident id. */
 export interface PagerDutyAlertConfig {
+  /** The integration's routing key. */
   routing_key: string;
+  /** The Events API endpoint (default `https://events.pagerduty.com/v2/enqueue`). */
   events_url: string;
+  /** Severity of the triggered alerts (default critical). */
   severity: "critical" | "error" | "warning" | "info";
+  /** Which incident events alert (default open and resolve). */
   events: AlertEventKind[];
 }
 
 /** A generic JSON webhook, HMAC-SHA256 signed when `secret` is set. */
 export interface WebhookAlertConfig {
+  /** Where the alerts are POSTed. */
   url: string;
+  /** HMAC-SHA256 key of the `X-Ftagent-Signature` header ("" = unsigned). */
   secret: string;
+  /** Which incident events alert (default open and resolve). */
   events: AlertEventKind[];
 }
 
@@ -41,10 +49,15 @@ export interface WebhookAlertConfig {
 export interface AlertsConfig {
   /** Name of this host in messages ("" = the system host name). */
   host_name: string;
+  /** A Slack incoming webhook. */
   slack?: ChatAlertConfig;
+  /** A Discord webhook. */
   discord?: ChatAlertConfig;
+  /** A Microsoft Teams workflow webhook. */
   teams?: ChatAlertConfig;
+  /** PagerDuty Events API v2. */
   pagerduty?: PagerDutyAlertConfig;
+  /** A generic JSON webhook. */
   webhook?: WebhookAlertConfig;
 }
 
@@ -66,18 +79,18 @@ const AlertsSchema = z.strictObject({
 
 /** Validation and defaults of the standalone keys. */
 export const StandaloneShape = {
-  /** Days incidents are kept in the local store. */
   incident_retention_days: z.number().finite().positive().max(36500).default(90),
-  /** Port of the local metrics endpoint on 127.0.0.1 (0 = off; never 9100, node_exporter's). */
   metrics_port: z.number().int().min(0).max(65535)
     .refine((p) => p !== 9100, "9100 belongs to node_exporter").default(9847),
-  /** The agent's own alerts (channels left out are off). */
   alerts: AlertsSchema.default({ host_name: "" }),
 } satisfies z.ZodRawShape;
 
 /** The standalone keys, every key present (must match {@linkcode StandaloneShape}). */
 export interface StandaloneConfig {
+  /** Days incidents are kept in the local store. */
   incident_retention_days: number;
+  /** Port of the local metrics endpoint on 127.0.0.1 (0 = off; never 9100, node_exporter's). */
   metrics_port: number;
+  /** The agent's own alerts (channels left out are off). */
   alerts: AlertsConfig;
 }

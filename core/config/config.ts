@@ -6,54 +6,17 @@
  */
 
 import { z } from "zod";
+import { type DetectionConfig, DetectionShape } from "./_detection.ts";
 import { type L7Config, L7Shape } from "./_l7.ts";
 import { type MitigationConfig, MitigationShape } from "./_mitigation.ts";
 import { type ReportingConfig, ReportingShape } from "./_reporting.ts";
 
 const nonNegative = z.number().finite().nonnegative();
 const positive = z.number().finite().positive();
-const seconds = z.number().finite().min(0.1).max(86400);
-
-/** Detection keys: thresholds, floors, confirmation, hold-down and cooldown. */
-const DetectionSchema = z.object({
-  /** Thresholds follow the learned baseline (true) or the static `*_threshold` keys (false). */
-  dynamic_threshold: z.boolean().default(true),
-  /** Span of the rolling baseline, minutes. */
-  baseline_window_minutes: z.number().int().min(1).max(1440).default(60),
-  /** Threshold = baseline x this (never below the floors). */
-  threshold_multiplier: z.number().finite().min(1).max(1000).default(3.0),
-  /** Static thresholds, used when `dynamic_threshold` is false (0 = off). */
-  pps_threshold: nonNegative.default(0),
-  bps_threshold: nonNegative.default(0),
-  syn_pps_threshold: nonNegative.default(0),
-  udp_pps_threshold: nonNegative.default(0),
-  icmp_pps_threshold: nonNegative.default(0),
-  fragment_pps_threshold: nonNegative.default(0),
-  /** Floors under the dynamic thresholds, and the only thresholds before the baseline is ready (0 = off). */
-  min_pps_threshold: nonNegative.default(20000),
-  min_bps_threshold: nonNegative.default(200_000_000),
-  min_syn_pps_threshold: nonNegative.default(5000),
-  min_udp_pps_threshold: nonNegative.default(20000),
-  min_icmp_pps_threshold: nonNegative.default(2000),
-  min_fragment_pps_threshold: nonNegative.default(2000),
-  /** Attack-shaped traffic at or above this multiple of a threshold opens an incident at once. */
-  fast_open_multiple: z.number().finite().min(1).max(100).default(3),
-  /** Seconds attack-shaped traffic must stay over a threshold (below the fast multiple) to open. */
-  confirm_seconds: seconds.default(3),
-  /** Seconds traffic shaped like a legitimate bulk transfer must stay over a threshold to open. */
-  bulk_confirm_seconds: seconds.default(15),
-  /** Seconds under every threshold before an incident resolves. */
-  attack_holddown: seconds.default(10),
-  /** Seconds after a resolve before a new incident for the same target may open. */
-  attack_cooldown: seconds.default(30),
-  /** Seconds between incident updates. */
-  incident_update_seconds: z.number().finite().min(5).max(3600).default(5),
-  /** Destinations tracked individually (a flood on one address of many is caught by its own rates). */
-  max_tracked_destinations: z.number().int().min(1).max(1024).default(64),
-});
 
 /** The whole config file. Keys not listed here are reported as unknown (typos must not pass silently). */
-const ConfigSchema = DetectionSchema.extend({
+const ConfigSchema = z.object({
+  ...DetectionShape,
   api_key: z.string().default(""),
   node_uuid: z.string().default(""),
   api_base: z.string().url().default("https://flowtriq.com/api/v1"),
@@ -63,11 +26,8 @@ const ConfigSchema = DetectionSchema.extend({
   pcap_max_packets: z.number().int().min(1).default(10000),
   pcap_max_seconds: positive.default(60),
   pcap_retention_days: positive.default(7),
-  /** Seconds of traffic before the onset every incident capture starts with. */
   pcap_pre_seconds: z.number().finite().min(0).max(60).default(5),
-  /** Total size of all incident captures (MB): older captures are deleted beyond it. */
   pcap_max_total_mb: positive.default(2048),
-  /** Free space (MB) the PCAP directory's disk must keep: below it, PCAP writing stops. */
   pcap_min_free_mb: nonNegative.default(500),
   log_file: z.string().default("/var/log/ftagent.log"),
   log_level: z.enum(["DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL"]).default("INFO"),
@@ -79,50 +39,41 @@ const ConfigSchema = DetectionSchema.extend({
   ...L7Shape,
 });
 
-/** Detection settings, every key present (meanings: see the schema above). */
-export interface DetectionConfig {
-  dynamic_threshold: boolean;
-  baseline_window_minutes: number;
-  threshold_multiplier: number;
-  pps_threshold: number;
-  bps_threshold: number;
-  syn_pps_threshold: number;
-  udp_pps_threshold: number;
-  icmp_pps_threshold: number;
-  fragment_pps_threshold: number;
-  min_pps_threshold: number;
-  min_bps_threshold: number;
-  min_syn_pps_threshold: number;
-  min_udp_pps_threshold: number;
-  min_icmp_pps_threshold: number;
-  min_fragment_pps_threshold: number;
-  fast_open_multiple: number;
-  confirm_seconds: number;
-  bulk_confirm_seconds: number;
-  attack_holddown: number;
-  attack_cooldown: number;
-  incident_update_seconds: number;
-  max_tracked_destinations: number;
-}
-
 /** The whole validated config, every key present. */
 export interface Config extends DetectionConfig, ReportingConfig, MitigationConfig, L7Config {
+  /** The control plane's API key; empty (default): standalone, nothing is reported. */
   api_key: string;
+  /** This node's UUID at the control plane; empty (default): standalone. */
   node_uuid: string;
+  /** The control plane's API root (default `https://flowtriq.com/api/v1`). */
   api_base: string;
+  /** Interface to capture on; `"auto"` (default): the one carrying the default route. */
   interface: string;
+  /** Keep a packet capture of every incident (default true). */
   pcap_enabled: boolean;
+  /** Directory of the incident captures (default `/var/lib/ftagent/pcaps`). */
   pcap_dir: string;
+  /** Frames written to one incident's capture at most (default 10000). */
   pcap_max_packets: number;
+  /** Seconds one incident's capture lasts at most (default 60). */
   pcap_max_seconds: number;
+  /** Days incident captures are kept (default 7). */
   pcap_retention_days: number;
+  /** Seconds of traffic before the onset every incident capture starts with (default 5). */
   pcap_pre_seconds: number;
+  /** Total size of all incident captures (MB, default 2048): older ones are deleted beyond it. */
   pcap_max_total_mb: number;
+  /** Free space (MB, default 500) the PCAP disk must keep: below it, PCAP writing stops. */
   pcap_min_free_mb: number;
+  /** Log file, rotated at 10 MB x 5 (default `/var/log/ftagent.log`; empty: stderr only). */
   log_file: string;
+  /** Lowest level logged (default INFO). */
   log_level: "DEBUG" | "INFO" | "WARNING" | "ERROR" | "CRITICAL";
+  /** Seconds between heartbeats to the control plane (default 30). */
   heartbeat_interval: number;
+  /** Seconds between metrics reports to the control plane (default 10). */
   metrics_interval: number;
+  /** Directory of the state database and the learned baselines (default `/var/lib/ftagent`). */
   state_dir: string;
 }
 
@@ -136,7 +87,9 @@ void _sameConfig;
 
 /** The result of {@linkcode parseConfig}: the config and warnings (unknown keys). */
 export interface ParsedConfig {
+  /** The validated config, every key present. */
   config: Config;
+  /** One line per key that was ignored (unknown keys: a typo?). */
   warnings: string[];
 }
 
@@ -178,6 +131,7 @@ export function defaultConfig(): Config {
   return ConfigSchema.parse({});
 }
 
+export type { DetectionConfig } from "./_detection.ts";
 export type { L7Config } from "./_l7.ts";
 export type {
   ActionSpec,

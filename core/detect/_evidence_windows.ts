@@ -6,9 +6,9 @@ import type { PacketMeta } from "../packet/mod.ts";
 import { Window, type WindowStats } from "../traffic/mod.ts";
 
 /** A destination below this share of the interface's packets counts its own statistics. */
-export const OWN_STATS_BELOW = 0.5;
+const OWN_STATS_BELOW = 0.5;
 /** Packets per second a destination's own statistics take in full; above, a regular sample. */
-export const OWN_STATS_FULL_PPS = 5000;
+const OWN_STATS_FULL_PPS = 5000;
 /** Windows available to suspected/active targets at once. */
 const POOL = 8;
 

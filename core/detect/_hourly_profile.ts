@@ -5,14 +5,14 @@
 import { z } from "zod";
 
 /** Buckets per doubling of the value: adjacent bucket edges differ by 2^(1/16), about 4.4%. */
-export const BUCKETS_PER_OCTAVE = 16;
+const BUCKETS_PER_OCTAVE = 16;
 const OCTAVES = 40;
 const LOG_BUCKETS = OCTAVES * BUCKETS_PER_OCTAVE;
 /**
  * Buckets of one histogram: 0 holds exactly 0; 1 holds (0, 1); 2 + k holds
  * [2^(k/16), 2^((k+1)/16)) for k in 0..639; the last holds everything from 2^40 (about 1.1e12).
  */
-export const HIST_BUCKETS = 2 + LOG_BUCKETS + 1;
+const HIST_BUCKETS = 2 + LOG_BUCKETS + 1;
 const LAST = HIST_BUCKETS - 1;
 const HOURS = 24;
 /** A slot's count of one day is stored in 16 bits; samples beyond this are not counted. */
@@ -26,7 +26,7 @@ const EDGES: Float64Array = /* @__PURE__ */ (() => {
 })();
 
 /** The histogram bucket of a value (already sanitized: finite and >= 0). */
-export function bucketOf(v: number): number {
+function bucketOf(v: number): number {
   if (v <= 0) return 0;
   if (v < 1) return 1;
   if (v >= EDGES[LOG_BUCKETS]) return LAST;
@@ -40,7 +40,7 @@ export function bucketOf(v: number): number {
 }
 
 /** The value a bucket reports: its upper edge (0 for the zero bucket, 2^40 for the last). */
-export function bucketValue(b: number): number {
+function bucketValue(b: number): number {
   if (b === 0) return 0;
   if (b === LAST) return EDGES[LOG_BUCKETS];
   return EDGES[b - 1];
@@ -52,10 +52,15 @@ export function bucketValue(b: number): number {
  * `[bucket, count, bucket, count, ...]` pairs, buckets ascending, counts > 0.
  */
 export interface HourState {
+  /** Local day number of `cur` (null: never filled). */
   day: number | null;
+  /** Samples in `cur`. */
   count: number;
+  /** Samples in `prev`. */
   prevCount: number;
+  /** This day's histograms, one per metric. */
   cur: number[][];
+  /** The previous day's histograms, one per metric. */
   prev: number[][];
 }
 

@@ -41,8 +41,9 @@ export class Incident {
   readonly baseline: { pps: number; bps: number };
   /** Vector counters of the target's traffic since it first went over a threshold. */
   readonly vectors: Float64Array = new Float64Array(VECTOR_COUNT);
-  /** Seconds whose statistics came from the target's own packets, and from the interface's. */
+  /** Seconds whose statistics came from the target's own packets. */
   ownSeconds = 0;
+  /** Seconds whose statistics came from the interface's windows. */
   interfaceSeconds = 0;
   /** Largest sampling step of the target's own statistics (1: every packet). */
   sampleEvery = 1;
@@ -51,8 +52,9 @@ export class Incident {
   #velocityStep = 1;
   #velocityAcc = 0;
   #velocityN = 0;
-  /** Peak one-second rates. */
+  /** Peak one-second packets per second. */
   peakPps = 0;
+  /** Peak one-second bits per second. */
   peakBps = 0;
   /** Latest classification. */
   classification: Classification | null = null;

@@ -29,7 +29,7 @@ export function threatOf(path: string, query: string): number {
 }
 
 /** Agent kinds: 0 is a browser or anything unrecognised. */
-export const AGENT_KIND_OTHER = 0;
+const AGENT_KIND_OTHER = 0;
 /** A tool, script, load generator or attack scanner. */
 export const AGENT_KIND_TOOL = 1;
 /** A declared crawler. */

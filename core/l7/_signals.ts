@@ -27,7 +27,7 @@ export interface L7Verdict {
 const MIN_REQUESTS_FOR_SHARES = 20;
 
 /** Share thresholds scale with the sensitivity (lower: fires sooner). */
-export function sensitivityFactor(cfg: L7Config): number {
+function sensitivityFactor(cfg: L7Config): number {
   return cfg.l7_sensitivity === "low" ? 1.2 : cfg.l7_sensitivity === "high" ? 0.8 : 1;
 }
 

@@ -117,6 +117,18 @@ export function detectFormat(lines: readonly string[], options?: ParseOptions): 
  * Parses a stream of lines of one log into one reused {@linkcode LogRecord}; counts parsed and
  * rejected lines (by reason). In `"auto"` mode the first line that parses with some format
  * fixes the format for the rest of the stream.
+ *
+ * @example Requests of an nginx access log line
+ * ```ts
+ * import { LogParser } from "./mod.ts";
+ *
+ * const parser = new LogParser("auto");
+ * const r = parser.parse(
+ *   '198.18.0.7 - - [07/Dec/2026:10:00:00 +0000] "GET /login?u=a HTTP/1.1" 401 12 "-" "curl/8.5"',
+ * );
+ * if (r === null) console.log("skipped:", parser.lastError);
+ * else console.log(r.clientIp, r.method, r.path, r.status, parser.format);
+ * ```
  */
 export class LogParser {
   /** The record the last successful {@linkcode parse} filled (reused: copy what you keep). */

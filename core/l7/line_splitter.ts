@@ -14,8 +14,9 @@ const DECODE_BYTES = 16384;
 
 /** Turns chunks of bytes into lines. */
 export class LineSplitter {
-  /** Lines skipped for being longer than the limit, and for holding NUL bytes. */
+  /** Lines skipped for being longer than the limit. */
   tooLong = 0;
+  /** Lines skipped for holding NUL bytes (binary garbage). */
   binary = 0;
   /**
    * NUL bytes skipped at line starts: the hole a writer without O_APPEND leaves when its log

@@ -8,7 +8,7 @@
 import type { MitigationAction } from "./action.ts";
 
 /** Counts toward the blocked-entries cap: actions that block one source. */
-export function blocksSource(a: MitigationAction): boolean {
+function blocksSource(a: MitigationAction): boolean {
   return a.type === "drop_source" || a.type === "cloudflare_rule";
 }
 
@@ -30,7 +30,9 @@ export class ActionBudget {
 
 /** The actions the caps let through, and the refused ones with the reason. */
 export interface CappedActions {
+  /** The actions within every cap. */
   allowed: MitigationAction[];
+  /** The actions a cap refused, each with the reason. */
   refused: { action: MitigationAction; reason: string }[];
 }
 

@@ -23,8 +23,11 @@ export const IPSET_PREFIX = "ftagent-";
 export interface IptablesPlan {
   /** `iptables` or `ip6tables`. */
   tool: "iptables" | "ip6tables";
+  /** The ipset holding the action's addresses or ports. */
   set: string;
+  /** The set's address family. */
   family: "inet" | "inet6";
+  /** The set's elements. */
   elements: string[];
   /** The rule's match and target (after `-t raw -A FTAGENT`); null for the shared source sets. */
   rule: string[] | null;

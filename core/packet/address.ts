@@ -63,7 +63,7 @@ export function formatAddressWords(w0: number, w1: number, w2: number, w3: numbe
 }
 
 /** Formats a 32-bit IPv4 address (network order as a number) as a dotted quad. */
-export function formatIpv4(addr: number): string {
+function formatIpv4(addr: number): string {
   return `${addr >>> 24}.${(addr >>> 16) & 0xff}.${(addr >>> 8) & 0xff}.${addr & 0xff}`;
 }
 

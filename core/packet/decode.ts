@@ -42,6 +42,22 @@ const MAX_IPV6_EXT_HEADERS = 8;
  * `out.inner.malformed`) and the outer packet is still valid. `out.inner` is only rewritten
  * when a GRE payload is decoded: read it only when `hasInner` is true. `out.vector` gets the
  * packet's attack-vector category (`Vector.MALFORMED` when decoding fails).
+ *
+ * @example Decode one raw IPv4 UDP packet
+ * ```ts
+ * import { decode, formatAddress, LinkType, PacketMeta } from "./mod.ts";
+ *
+ * const frame = Uint8Array.from([
+ *   0x45, 0, 0, 28, 0, 0, 0, 0, 64, 17, 0, 0, // IPv4, 28 bytes, TTL 64, UDP
+ *   198, 18, 0, 1, 198, 18, 0, 2, // source, destination
+ *   0x00, 0x35, 0x13, 0x88, 0, 8, 0, 0, // UDP 53 -> 5000
+ * ]);
+ * const meta = new PacketMeta();
+ * meta.wireLen = meta.capLen = frame.length;
+ * if (decode(frame, 0, frame.length, LinkType.RAW, meta)) {
+ *   console.log(formatAddress(meta.src), meta.srcPort, "->", formatAddress(meta.dst), meta.dstPort);
+ * }
+ * ```
  */
 export function decode(
   buf: Uint8Array,

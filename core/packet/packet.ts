@@ -144,7 +144,7 @@ export class PacketMeta {
   /** True when the L4 header (TCP/UDP/ICMP/GRE) was read. */
   hasL4 = false;
   /** Offset of the L4 payload in the frame buffer (-1 when there is none). */
-  payloadOffset = -1;
+  payloadOffset: number = -1;
   /** Bytes of L4 payload captured. */
   payloadLen = 0;
   /** Protocol (EtherType) carried inside GRE, 0 otherwise. */

@@ -42,12 +42,34 @@ export type CaptureFormat = "pcap" | "pcapng";
  * sink and returns how many bytes it consumed, so the caller keeps the unconsumed tail and
  * appends more data after it. At the end of the stream call {@linkcode CaptureParser.finish}
  * with the number of bytes left over: anything left means the capture was cut.
+ *
+ * @example Count the records of a capture file read in chunks
+ * ```ts
+ * import { CaptureParser } from "./mod.ts";
+ *
+ * const parser = new CaptureParser();
+ * let records = 0;
+ * const sink = { packet: () => void records++ };
+ * using file = await Deno.open("attack.pcap");
+ * const buf = new Uint8Array(1 << 20);
+ * let end = 0;
+ * for (;;) {
+ *   const n = await file.read(buf.subarray(end));
+ *   if (n === null) break;
+ *   end += n;
+ *   const used = parser.parse(buf, 0, end, sink);
+ *   buf.copyWithin(0, used, end); // keep the unconsumed tail
+ *   end -= used;
+ * }
+ * parser.finish(end); // throws when the capture was cut
+ * console.log(parser.format, records);
+ * ```
  */
 export class CaptureParser {
   /** Container format, known once the header was read. */
   format: CaptureFormat | null = null;
   /** Link type of the (first) interface, known once the header was read. */
-  linktype = -1;
+  linktype: number = -1;
   /** Snapshot length declared by the header. */
   snaplen = 0;
   /** Records delivered so far. */

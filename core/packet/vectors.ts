@@ -114,12 +114,6 @@ export const Vector = {
 /** Number of counters in one vector block. */
 export const VECTOR_COUNT: number = Vector.AMP_FIRST + AMPLIFICATION_SERVICES.length;
 
-/** The amplification service index (into {@linkcode AMPLIFICATION_SERVICES}) of a UDP source port, or -1. */
-export function amplificationIndex(srcPort: number): number {
-  const v = UDP_VECTORS[srcPort & 0xffff];
-  return v >= Vector.AMP_FIRST ? v - Vector.AMP_FIRST : -1;
-}
-
 /** Vector of a TCP segment by its SYN, ACK, FIN, RST, PSH and URG bits (`flags & 0x3f`). */
 export const TCP_VECTORS: Uint8Array = /* @__PURE__ */ (() => {
   const t = new Uint8Array(64);
@@ -291,41 +285,4 @@ function tcpVector(f: number): number {
     default:
       return Vector.TCP_ANOMALOUS;
   }
-}
-
-/** Names of the counters, for evidence and debugging (`vectorNames()[Vector.SYN] === "syn"`). */
-export function vectorNames(): string[] {
-  const names = [
-    "packets",
-    "bytes",
-    "tcp",
-    "udp",
-    "icmp",
-    "gre",
-    "other",
-    "fragments",
-    "frag_non_first",
-    "syn",
-    "syn_ack",
-    "ack",
-    "rst",
-    "fin",
-    "psh_ack",
-    "xmas",
-    "null",
-    "tcp_anomalous",
-    "udp_amp",
-    "dns_query",
-    "small",
-    "icmp_echo",
-    "large",
-    "mid",
-    "tcp_no_ports",
-    "udp_plain",
-    "udp_no_ports",
-    "icmp_other",
-    "malformed",
-  ];
-  for (const s of AMPLIFICATION_SERVICES) names.push(`amp_${s.name}_${s.port}`);
-  return names;
 }

@@ -15,7 +15,9 @@ export const STALL_MS = 5000;
 
 /** The reporting layer's counters (outbox and senders), when it runs. */
 export interface ReportingSnapshot {
+  /** Entries waiting, and entries dropped by kind. */
   outbox: { depth: number; dropped: Record<string, number> };
+  /** Each channel's sender: deliveries, failures, dead letters, breaker, last error. */
   senders: {
     channel: string;
     sent: number;
@@ -24,16 +26,21 @@ export interface ReportingSnapshot {
     breaker: string;
     lastError: string | null;
   }[];
+  /** Failed control-plane API calls. */
   apiErrors: number;
 }
 
 /** Everything the metrics endpoint serves, at one instant. */
 export interface AgentSnapshot {
+  /** The agent's version. */
   version: string;
-  /** Wall time of the snapshot, process start and the last capture-loop tick (ms). */
+  /** Wall time of the snapshot (ms). */
   nowMs: number;
+  /** Wall time the process started (ms). */
   startMs: number;
+  /** Wall time of the last capture-loop tick, or of packets flowing (ms); null before. */
   lastTickMs: number | null;
+  /** The capture source and its counters. */
   capture: {
     running: boolean;
     source: string;
@@ -48,13 +55,19 @@ export interface AgentSnapshot {
   rates: SecondRates;
   /** The interface's thresholds now, by rate name (null: off). */
   thresholds: Record<string, number | null>;
+  /** The learned baseline: ready or learning, seconds learned, levels by rate name. */
   baseline: { ready: boolean; samples: number; levels: Record<string, number> };
   /** Targets not idle, and the interface. */
   targets: { target: string; state: string; pps: number; bps: number; incident: string | null }[];
+  /** Incidents open now, and opened since start by family. */
   incidents: { open: OpenIncident[]; totalByFamily: Record<string, number> };
+  /** Each listener's queue: waiting, handled, dropped, failed. */
   listeners: { name: string; queued: number; handled: number; dropped: number; failed: number }[];
+  /** PCAP evidence counters (null: PCAP off). */
   pcap: { files: number; droppedFrames: number; stoppedReason: string | null } | null;
+  /** The reporting layer's counters (null: not running). */
   reporting: ReportingSnapshot | null;
+  /** The process: resident memory, heap in use, CPU seconds. */
   process: { rssBytes: number; heapBytes: number; cpuSeconds: number };
 }
 

@@ -23,13 +23,17 @@ export interface AlertContext {
 
 /** The facts every format is built from. */
 export interface AlertFacts {
+  /** Which incident event: open, update or resolve. */
   event: IncidentEventKind;
+  /** The incident's id. */
   id: string;
+  /** One line: the event, the attack and the target. */
   title: string;
   /** Label and value pairs, in order: what, where, peak, since, (duration). */
   facts: { name: string; value: string }[];
   /** The classifier's sentence ("" when none). */
   evidence: string;
+  /** The incident's capture file, or null (PCAP off). */
   pcapPath: string | null;
   /** The command that prints the incident in full. */
   showCommand: string;

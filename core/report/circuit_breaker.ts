@@ -20,7 +20,9 @@ export interface CircuitBreakerOptions {
 
 /** Counts consecutive failures and decides whether a call may go now. */
 export class CircuitBreaker {
+  /** Consecutive failures that open the breaker. */
   readonly failureThreshold: number;
+  /** Time (ms) an open breaker waits before one probe call. */
   readonly coolOffMs: number;
   #open = false;
   #openedAtMs = 0;

@@ -16,7 +16,7 @@ const TCP_FLAGS = ["SYN", "ACK", "RST", "FIN", "PSH", "URG"];
 const PROTOCOLS = ["tcp", "udp", "icmp", "other", "fragments"];
 
 /** True for an L7 (HTTP flood) incident event, whose payloads carry the L7 fields. */
-export function isL7(event: IncidentEvent): boolean {
+function isL7(event: IncidentEvent): boolean {
   return event.attack_family === "http_flood";
 }
 
@@ -109,17 +109,25 @@ export function incidentResolveBody(event: IncidentEvent): Body {
 
 /** The agent's state a heartbeat reports. */
 export interface HeartbeatState {
+  /** The agent's version. */
   version: string;
+  /** Whether the baseline is learned. */
   baselineReady: boolean;
+  /** Mean pps of the rolling baseline. */
   baselineAvgPps: number;
+  /** p99 pps of the rolling baseline. */
   baselineP99Pps: number;
+  /** Whether an hour-of-day slot is learned. */
   baselineHourlyReady: boolean;
   /** p99 pps of the current hour-of-day slot, null while that slot is not learned. */
   baselineCurrentHourP99: number | null;
+  /** The control-plane sender's breaker. */
   circuitBreaker: "closed" | "open" | "half-open";
   /** Undelivered outbox entries. */
   retryQueueSize: number;
+  /** Whether an incident capture is being written. */
   pcapActive: boolean;
+  /** Distinct sources in the last second. */
   srcIpCount: number;
   /** Outbox entries dropped (cap reached) since the database was created, by kind. */
   dropped?: Record<string, number>;

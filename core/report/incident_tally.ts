@@ -9,12 +9,19 @@ import type { IncidentEvent } from "../detect/mod.ts";
 
 /** One open incident as the tally knows it. */
 export interface OpenIncident {
+  /** The incident's id. */
   id: string;
+  /** Attack family. */
   family: string;
+  /** Attack subtype. */
   subtype: string;
+  /** `"interface"` or the attacked address. */
   target: string;
+  /** ISO-8601 time it started. */
   startedAt: string;
+  /** Peak packets per second so far. */
   peakPps: number;
+  /** Peak bits per second so far. */
   peakBps: number;
 }
 

@@ -11,7 +11,9 @@ import type { Window } from "../traffic/mod.ts";
 export interface SecondRates {
   /** Start of the window (s since the epoch, packet time); 0 before the first. */
   t: number;
+  /** Packets per second. */
   pps: number;
+  /** Bits per second. */
   bps: number;
   /** Packets per second per protocol class (`other` includes GRE and non-IP). */
   protocols: { tcp: number; udp: number; icmp: number; other: number };

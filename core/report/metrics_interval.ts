@@ -11,9 +11,11 @@ export interface IntervalSecond {
   pps: number;
   /** BITS per second. */
   bps: number;
-  /** Packets of TCP, UDP and ICMP (ICMP + ICMPv6) in the window. */
+  /** TCP packets in the window. */
   tcp: number;
+  /** UDP packets in the window. */
   udp: number;
+  /** ICMP and ICMPv6 packets in the window. */
   icmp: number;
   /** All packets in the window. */
   packets: number;
@@ -21,14 +23,23 @@ export interface IntervalSecond {
 
 /** The body of `POST /agent/metrics` (spec keys and units). */
 export interface MetricsBody extends Record<string, unknown> {
+  /** Highest packets per second of the interval's seconds. */
   pps: number;
+  /** Highest bits per second of the interval's seconds. */
   bps: number;
+  /** Mean packets per second of the interval's seconds. */
   avg_pps: number;
+  /** Seconds in the interval. */
   samples: number;
+  /** TCP share of the packets (percent). */
   tcp_pct: number;
+  /** UDP share of the packets (percent). */
   udp_pct: number;
+  /** ICMP share of the packets (percent). */
   icmp_pct: number;
+  /** Established TCP connections now. */
   conn_count: number;
+  /** The interface's pps threshold now. */
   threshold: number;
 }
 

@@ -11,7 +11,9 @@ export const PROMETHEUS_CONTENT_TYPE = "text/plain; version=0.0.4; charset=utf-8
 
 /** One sample of a family: its labels and value. */
 export interface Sample {
+  /** Label names and values. */
   labels?: Record<string, string>;
+  /** The value. */
   value: number;
 }
 
@@ -19,8 +21,11 @@ export interface Sample {
 export interface MetricFamily {
   /** `[a-zA-Z_:][a-zA-Z0-9_:]*`; counters end in `_total`. */
   name: string;
+  /** One line of help. */
   help: string;
+  /** Counter or gauge. */
   type: "counter" | "gauge";
+  /** The samples. */
   samples: Sample[];
 }
 
@@ -48,7 +53,7 @@ export function escapeLabelValue(value: string): string {
 }
 
 /** Help text escaped for the text format (backslash, newline). */
-export function escapeHelp(help: string): string {
+function escapeHelp(help: string): string {
   return help.replace(/\\/g, "\\\\").replace(/\n/g, "\\n");
 }
 

@@ -6,7 +6,9 @@ import { SpaceSaving } from "./space_saving.ts";
 
 /** Two independent 32-bit hashes of a string; read `hashA`/`hashB` after calling. */
 export class StringHash {
+  /** First lane of the last hash. */
   hashA = 0;
+  /** Second lane of the last hash. */
   hashB = 0;
 
   /** Hashes `s` (FNV-1a in two lanes, finalized with MurmurHash3's mix). */

@@ -37,7 +37,24 @@ export interface PipelineOptions {
   detector?: PacketAnalyzer;
 }
 
-/** Decodes frames and groups them into per-second windows of packet time. */
+/**
+ * Decodes frames and groups them into per-second windows of packet time, and hands every
+ * packet and window to the detector when there is one.
+ *
+ * @example Per-second statistics of a capture, without detection
+ * ```ts
+ * import { CaptureParser } from "../packet/mod.ts";
+ * import { Pipeline } from "./mod.ts";
+ *
+ * const pipeline = new Pipeline((window) => {
+ *   const s = window.snapshot(3);
+ *   console.log(s.t, s.pps, s.top_src_ips);
+ * });
+ * const bytes = await Deno.readFile("attack.pcap");
+ * new CaptureParser().parse(bytes, 0, bytes.length, pipeline);
+ * pipeline.flush();
+ * ```
+ */
 export class Pipeline implements PacketSink {
   /** Frames seen. */
   packets = 0;
@@ -46,9 +63,9 @@ export class Pipeline implements PacketSink {
   /** Frames the decoder rejected. */
   malformed = 0;
   /** Packet time of the first frame (microseconds), -1 before any. */
-  firstTsUs = -1;
+  firstTsUs: number = -1;
   /** Latest packet time seen (microseconds), -1 before any. */
-  lastTsUs = -1;
+  lastTsUs: number = -1;
   /** The reused decoded packet (valid during a sink call). */
   readonly meta: PacketMeta = new PacketMeta();
   readonly #windower: Windower;

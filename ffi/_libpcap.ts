@@ -36,10 +36,10 @@ export class PcapError extends Error {
 }
 
 /** Library names tried in order when no explicit path is given. */
-export const LIBPCAP_NAMES: readonly string[] = ["libpcap.so.0.8", "libpcap.so.1", "libpcap.so"];
+const LIBPCAP_NAMES: readonly string[] = ["libpcap.so.0.8", "libpcap.so.1", "libpcap.so"];
 
 /** Environment variable naming an explicit libpcap path (the `libraryPath` option wins). */
-export const LIBPCAP_ENV = "FTAGENT_LIBPCAP";
+const LIBPCAP_ENV = "FTAGENT_LIBPCAP";
 
 const LIBC_NAMES: readonly string[] = [
   "libc.so.6",
