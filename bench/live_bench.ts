@@ -3,7 +3,7 @@
  * one run. Usage: `deno task bench:live [PACKETS]` (default 2,000,000). Needs root, iproute2 and
  * trafgen (netsniff-ng) or hping3; FastNetMon is measured when installed.
  *
- * All traffic stays inside a namespace pair the benchmark creates (tests/_netns.ts, addresses in
+ * All traffic stays inside a namespace pair the benchmark creates (tests/support/netns.ts, addresses in
  * 198.18.0.0/15), which is destroyed at the end. The same bounded UDP flood (PACKETS packets,
  * killed after 20 s) is sent from namespace a for each capturer in turn, one at a time, each
  * capturing on the receiving veth in namespace b. Before the flood, each capturer first sees

@@ -9,7 +9,7 @@
 import { z } from "zod";
 import { type Config, defaultConfig } from "../core/config/mod.ts";
 import { DEFAULT_CONFIG_PATH, loadConfigFile } from "../agent/config/mod.ts";
-import { runSelfTest } from "../agent/self_test.ts";
+import { runSelfTest } from "../agent/mod.ts";
 import { parseCommand, UsageError } from "./_args.ts";
 
 /** Usage text of `--test`. */

@@ -1,4 +1,4 @@
-// The classifier's thresholds, in one place; core/classifier.ts's module doc explains each.
+// The classifier's thresholds, in one place; the classifier's module doc (classifier.ts) explains each.
 
 /** A part carrying at least this share of the attack traffic names the attack on its own. */
 export const DOMINANT_SHARE = 0.5;

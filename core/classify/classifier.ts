@@ -2,7 +2,7 @@
  * Attack classification: names the kind of attack in a span of traffic (family and subtype,
  * as the Flowtriq dashboard names them), says how sure it is, whether the sources are spoofed
  * or a botnet, and keeps the numbers that decided as evidence. Pure and deterministic: it
- * reads the vector counters of `core/vectors.ts` and, when available, the span's
+ * reads the vector counters of ``core/packet/vectors.ts`` and, when available, the span's
  * {@linkcode WindowStats}.
  *
  * ## How a span is read
@@ -98,7 +98,7 @@ export type AttackFamily =
 
 /** The traffic of one span to classify. */
 export interface TrafficProfile {
-  /** Vector counters (core/vectors.ts layout, VECTOR_COUNT entries) over the span. */
+  /** Vector counters (`core/packet/vectors.ts` layout, VECTOR_COUNT entries) over the span. */
   vectors: ArrayLike<number>;
   /** Seconds the span covers (> 0). */
   seconds: number;

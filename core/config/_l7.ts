@@ -1,6 +1,6 @@
 /**
  * Config keys of the l7 layer: their zod shape (validation and defaults) and their type.
- * {@linkcode ../config.ts} merges them into the whole config.
+ * `config.ts` merges them into the whole config.
  *
  * @module
  */

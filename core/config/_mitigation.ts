@@ -1,9 +1,9 @@
 /**
  * Config keys of the mitigation layer: their zod shape (validation and defaults) and their type.
- * {@linkcode ../config.ts} merges them into the whole config.
+ * `config.ts` merges them into the whole config.
  *
  * All of them live in one `mitigation` section; `{"mitigation": {"mode": "auto"}}` alone turns on
- * the default rules of `core/mitigation_plan.ts` for every attack family.
+ * the default rules of `core/mitigate/plan.ts` for every attack family.
  *
  * @module
  */

@@ -1,6 +1,6 @@
 /**
  * Config keys of the reporting layer: their zod shape (validation and defaults) and their type.
- * {@linkcode ../config.ts} merges them into the whole config.
+ * `config.ts` merges them into the whole config.
  *
  * @module
  */
@@ -10,7 +10,7 @@ import { type StandaloneConfig, StandaloneShape } from "./_standalone.ts";
 
 /** Validation and defaults of the reporting keys. */
 export const ReportingShape = {
-  // Incident store, alerts and metrics endpoint: see _config_standalone.ts.
+  // Incident store, alerts and metrics endpoint: see _standalone.ts.
   ...StandaloneShape,
   // Keys go here, each with a one-line comment saying what it is for.
   outbox_max_items: z.number().int().min(100).max(10_000_000).default(50_000),

@@ -1,7 +1,7 @@
 /**
  * Config keys of the standalone reporting parts: the local incident store, the agent's own
  * alerts (Slack, Discord, Teams, PagerDuty, a generic webhook) and the metrics endpoint.
- * {@linkcode ./_config_reporting.ts} merges them into the reporting keys.
+ * `_reporting.ts` merges them into the reporting keys.
  *
  * @module
  */

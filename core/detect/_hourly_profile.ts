@@ -1,6 +1,6 @@
 // The hour-of-day profile of a Baseline: per local hour and metric, log-scale histograms of
 // per-second samples of the current day and of the previous day that hour was seen, from which
-// a p99 is read. Private to core/baseline.ts.
+// a p99 is read. Private to baseline.ts.
 
 import { z } from "zod";
 
@@ -75,7 +75,7 @@ export const HourStateSchema: z.ZodType<HourState> = z.object({
   prev: z.array(z.array(z.number().int().min(0))),
 });
 
-/** Hour-of-day histograms of `metrics` series; see core/baseline.ts for the semantics. */
+/** Hour-of-day histograms of `metrics` series; see baseline.ts for the semantics. */
 export class HourlyProfile {
   readonly #metrics: number;
   readonly #minSamples: number;

@@ -1,5 +1,5 @@
 // One L7 incident while it lasts, and its events in the shape of every incident event
-// (core/incident.ts) with the spec's L7 fields. Private to the L7 detector.
+// (`core/detect/incident.ts`) with the spec's L7 fields. Private to the L7 detector.
 import type { L7Config } from "../config/mod.ts";
 import { type IncidentEvent, type IncidentEventKind, isoTime } from "../detect/mod.ts";
 import type { L7Window, L7WindowStats } from "./window.ts";

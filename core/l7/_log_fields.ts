@@ -1,5 +1,5 @@
 // The record an access log line becomes and the field helpers the format parsers share
-// (time, request line, HTTP version). Private to core/access_log.ts and its parsers.
+// (time, request line, HTTP version). Private to access_log.ts and its parsers.
 
 /** One request as an access log line tells it (fields a format lacks are "" / NaN / 0). */
 export interface LogRecord {

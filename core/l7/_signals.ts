@@ -1,5 +1,5 @@
 // The L7 signals of one second and the subtype of an L7 incident, with the numbers that
-// decided them. Private to the L7 detector; the rules are documented in l7_detector.ts.
+// decided them. Private to the L7 detector; the rules are documented in detector.ts.
 import type { L7Config } from "../config/mod.ts";
 import type { L7WindowStats } from "./window.ts";
 

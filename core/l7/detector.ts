@@ -3,7 +3,7 @@
  * timestamps, a learned baseline of requests per second, signals per second, and an incident
  * machine (idle -> suspected -> active -> resolved, then cooldown) as for L3/L4.
  *
- * Per second, the signals (see `_l7_signals.ts`; share limits scale with `l7_sensitivity`):
+ * Per second, the signals (see `_signals.ts`; share limits scale with `l7_sensitivity`):
  * - `rate`: requests/s over `max(baseline p99 x multiplier, l7_rps_threshold)` (multiplier 5,
  *   3 or 2 for low, medium, high sensitivity; only the floor before the baseline is ready);
  * - `source_concentration` (one client >= 50%), `path_concentration` (one path >= 60%),
@@ -95,7 +95,7 @@ export class L7Detector {
   readonly #interval: L7Window;
   #intervalSeconds = 0;
 
-  /** Creates a detector with `config` (see core/_config_l7.ts for the keys). */
+  /** Creates a detector with `config` (see `L7Config` for the keys). */
   constructor(config: L7DetectorConfig, options: L7DetectorOptions) {
     this.#cfg = config;
     this.#onEvent = options.onEvent;

@@ -1,7 +1,7 @@
 /**
  * The pre-attack ring: the most recent frames (their first `snaplen` bytes) in one preallocated
  * byte buffer with typed-array indexes, so an incident's capture can start before its onset.
- * Pure and allocation-free per packet: frames are copied word by word (see `_byte_copy.ts`) at
+ * Pure and allocation-free per packet: frames are copied word by word (see `byte_copier.ts`) at
  * positions aligned to their source, and the oldest frames are overwritten. A source that reads
  * frames in batches can hand each batch to {@linkcode PacketRing.batch} first: a batch of small
  * frames (a flood) is then copied in one block and its frames are only indexed.

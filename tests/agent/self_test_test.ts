@@ -6,7 +6,7 @@ import {
   SELF_TEST_PLAN,
   SELF_TEST_TARGET,
   selfTestDetection,
-} from "../../agent/self_test.ts";
+} from "../../agent/mod.ts";
 
 const OK_LINE =
   /^OK: standalone detection works: syn_flood\/syn_flood opened \d\.\d s after onset, resolved; incident id [0-9a-f-]{36}$/m;

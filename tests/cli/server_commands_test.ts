@@ -1,7 +1,7 @@
 // Server commands end to end: the control plane's pending_commands (in config answers and in an
 // incident create answer) -> the agent's reporter -> the mitigation layer -> real kernel rules
 // in the agent's own namespace -> one acknowledgement per command id. The real agent runs in
-// one namespace, the Flowtriq stand-in in the peer namespace (tests/_flowtriq_netns.ts).
+// one namespace, the Flowtriq stand-in in the peer namespace (tests/support/flowtriq_netns.ts).
 import { assert, assertEquals, assertMatch } from "../support/assert.ts";
 import { ftagent, spawnFtagent } from "../support/cli.ts";
 import { FlowtriqInNetns } from "../support/flowtriq_netns.ts";

@@ -1,5 +1,5 @@
 // Synthetic access logs in nginx's combined format (the format nginx itself writes, see
-// tests/access_log_test.ts for real lines): normal browsing, then one kind of attack. For
+// tests/core/l7/access_log_test.ts for real lines): normal browsing, then one kind of attack. For
 // detector tests and the benchmark; deterministic from the seed.
 import { xorshift32 } from "./random.ts";
 

@@ -1,4 +1,4 @@
-// The Flowtriq stand-in (tests/_flowtriq_server.ts) run inside a test network namespace, for an
+// The Flowtriq stand-in (tests/support/flowtriq_server.ts) run inside a test network namespace, for an
 // agent that runs in another namespace and so cannot reach the test process's 127.0.0.1.
 //
 // As a program (`ip netns exec NS deno run -A _flowtriq_netns.ts SETUP_JSON`) it serves on the
