@@ -98,21 +98,13 @@ export class Agent {
     const mitigation = await Mitigation.start(config, db, log);
     listeners.add({ name: "mitigation", handle: (event) => mitigation.handle(event) });
 
+    const engine = await Engine.open({ config, log, onEvent: (event) => listeners.emit(event) });
     const lastSecond = new LastSecond();
-    let reporting: Reporting | null = null;
-    const engine = await Engine.open({
-      config,
-      log,
-      onEvent: (event) => listeners.emit(event),
-      onWindow: (window) => {
-        lastSecond.window(window);
-        reporting?.window(window);
-      },
-    });
+    engine.onWindow((window) => lastSecond.window(window));
     // Evidence: every frame also goes to the recorder's pre-attack ring and open captures.
     const recorder = config.pcap_enabled ? new PcapRecorder(config) : null;
     // Outbox (always) and the control plane (with an account): never on the capture path.
-    reporting = new Reporting({
+    const reporting = new Reporting({
       config,
       db,
       log,
@@ -121,13 +113,13 @@ export class Agent {
       recorder,
       onCommand: (command) => mitigation.command(command),
     });
-    const report = reporting;
+    engine.onWindow((window) => reporting.window(window));
     if (recorder !== null) {
       listeners.add({
         name: "pcap",
         handle: (event) => {
           // The server's pcap_enabled can turn new captures off.
-          if (event.event !== "open" || report.pcapEnabled()) recorder.incident(event);
+          if (event.event !== "open" || reporting.pcapEnabled()) recorder.incident(event);
         },
       });
       const pruned = await recorder.prune();
@@ -139,7 +131,7 @@ export class Agent {
       }
       engine.record(recorder);
     }
-    listeners.add({ name: "report", handle: (event) => report.incident(event) });
+    listeners.add({ name: "report", handle: (event) => reporting.incident(event) });
     const alerts = new Alerts({
       config,
       outlet: reporting,

@@ -34,8 +34,6 @@ export interface EngineOptions {
   config: Config;
   /** Every incident event, on the capture path: keep it short (queue, print). */
   onEvent: (event: IncidentEvent) => void;
-  /** Each closed per-second window (reused afterwards: snapshot it during the call). */
-  onWindow?: (window: Window) => void;
   /**
    * With a logger, a live run: the baseline is restored from `state_dir/baseline.json`, saved
    * every minute and at {@linkcode Engine.finish}, and incident ids are seeded with the node and
@@ -68,13 +66,16 @@ export class Engine {
   /** The largest event-loop stall seen by runs with `measureLag` (ms). */
   maxLoopLagMs = 0;
   readonly #baseline: BaselineFile | null;
+  readonly #windowListeners: ((window: Window) => void)[] = [];
   #sink: PacketSink;
 
-  private constructor(detector: Detector, options: EngineOptions, baseline: BaselineFile | null) {
+  private constructor(detector: Detector, baseline: BaselineFile | null) {
     this.detector = detector;
     this.#baseline = baseline;
-    const onWindow = options.onWindow ?? (() => {});
-    this.pipeline = new Pipeline(onWindow, { detector });
+    const listeners = this.#windowListeners;
+    this.pipeline = new Pipeline((window) => {
+      for (let i = 0; i < listeners.length; i++) listeners[i](window);
+    }, { detector });
     this.#sink = this.pipeline;
   }
 
@@ -104,7 +105,7 @@ export class Engine {
   static async open(options: EngineOptions): Promise<Engine> {
     const { config, log } = options;
     if (log === undefined) {
-      return new Engine(new Detector(config, { onEvent: options.onEvent }), options, null);
+      return new Engine(new Detector(config, { onEvent: options.onEvent }), null);
     }
     const utcOffsetMinutes = -new Date().getTimezoneOffset();
     const file = new BaselineFile(`${config.state_dir}/baseline.json`, "baseline", log);
@@ -119,7 +120,12 @@ export class Engine {
       onEvent: options.onEvent,
     });
     file.keep(detector.baseline);
-    return new Engine(detector, options, file);
+    return new Engine(detector, file);
+  }
+
+  /** Hands each closed per-second window to `listener` too (reused afterwards: read it then). */
+  onWindow(listener: (window: Window) => void): void {
+    this.#windowListeners.push(listener);
   }
 
   /** Tees every frame to `recorder` too (its pre-attack ring and incident captures). */

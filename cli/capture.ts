@@ -65,10 +65,10 @@ export async function capture(args: string[]): Promise<number> {
       printer.incident(event);
       logIncident(log, event);
     },
-    onWindow: (window) => {
-      windows++;
-      printer.window(window.snapshot());
-    },
+  });
+  engine.onWindow((window) => {
+    windows++;
+    printer.window(window.snapshot());
   });
   const started = performance.now();
   try {

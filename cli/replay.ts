@@ -47,10 +47,10 @@ export async function replay(args: string[]): Promise<number> {
       if (event.event === "open") incidents++;
       printer.incident(event);
     },
-    onWindow: (window) => {
-      windows++;
-      printer.window(window.snapshot());
-    },
+  });
+  engine.onWindow((window) => {
+    windows++;
+    printer.window(window.snapshot());
   });
   const source: CaptureSource = values.reader === "ts"
     ? new FileSource(path)
