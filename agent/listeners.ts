@@ -18,10 +18,15 @@ export interface Listener {
 
 /** Counters of one listener. */
 export interface ListenerStats {
+  /** The listener's name. */
   name: string;
+  /** Events waiting in its queue. */
   queued: number;
+  /** Events it handled. */
   handled: number;
+  /** Events dropped because its queue was full. */
   dropped: number;
+  /** Events it threw on. */
   failed: number;
 }
 

@@ -50,6 +50,7 @@ export function selfTestDetection(): DetectionConfig {
 
 /** What the self-test found. */
 export interface SelfTestResult {
+  /** Whether detection found exactly the flood, in time, rightly classified. */
   ok: boolean;
   /** One line: "OK: ..." or "FAIL: ..." with what was wrong. */
   message: string;

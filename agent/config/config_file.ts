@@ -16,6 +16,7 @@ export const DEFAULT_CONFIG_PATH = "/etc/ftagent/config.json";
 
 /** A loaded config, and whether the file was missing (defaults used). */
 export interface LoadedConfig extends ParsedConfig {
+  /** True when there was no file and these are the defaults. */
   missing: boolean;
 }
 

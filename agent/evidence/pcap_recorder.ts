@@ -53,10 +53,13 @@ export interface PcapRecorderOptions {
 
 /** One incident capture, as {@linkcode PcapRecorderStats} reports it. */
 export interface PcapFileStats {
+  /** The incident's id. */
   id: string;
+  /** The capture file. */
   path: string;
-  /** Frames appended (from the ring and after the open) and of those, from the ring. */
+  /** Frames appended (from the ring and after the open). */
   packets: number;
+  /** Of those, frames from the pre-attack ring. */
   preFrames: number;
   /** Bytes written to the file. */
   bytes: number;
@@ -68,11 +71,13 @@ export interface PcapFileStats {
 
 /** Counters of a {@linkcode PcapRecorder}. */
 export interface PcapRecorderStats {
-  /** Captures opened, and being written now. */
+  /** Captures opened. */
   files: number;
+  /** Captures being written now. */
   recording: number;
-  /** Frames appended to captures, and bytes written to their files. */
+  /** Frames appended to captures. */
   packets: number;
+  /** Bytes written to capture files. */
   bytesWritten: number;
   /** Frames dropped over all captures. */
   droppedFrames: number;
@@ -82,9 +87,13 @@ export interface PcapRecorderStats {
   skipped: number;
   /** Why PCAP writing is stopped (disk limits), null while it works. */
   stoppedReason: string | null;
+  /** Captures deleted to stay under `pcap_max_total_mb`. */
   deletedForSpace: number;
+  /** Captures deleted for their age (`pcap_retention_days`). */
   pruned: number;
+  /** Write, delete and disk-check errors. */
   errors: number;
+  /** The last of them, or null. */
   lastError: string | null;
   /** The most recent captures (up to 32). */
   recent: PcapFileStats[];

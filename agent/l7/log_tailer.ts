@@ -49,19 +49,27 @@ export interface LogTailerOptions {
 
 /** Counters of one followed path. */
 export interface TailedFileStats {
+  /** The followed path. */
   path: string;
   /** Open and following. */
   following: boolean;
-  /** Bytes read, complete lines handed over. */
+  /** Bytes read. */
   bytes: number;
+  /** Lines handed on. */
   lines: number;
+  /** Rename-and-create rotations seen. */
   rotations: number;
+  /** Copytruncate truncations seen. */
   truncations: number;
   /** Bytes read from a rotated copy after a copytruncate. */
   recoveredBytes: number;
+  /** Lines skipped for being too long. */
   tooLong: number;
+  /** Lines skipped for holding NUL bytes. */
   binary: number;
+  /** Read errors. */
   errors: number;
+  /** The last read error, or null. */
   lastError: string | null;
 }
 

@@ -19,6 +19,7 @@ export type WebServerName = "nginx" | "apache" | "caddy" | "litespeed" | "haprox
 
 /** One access log to follow. */
 export interface AccessLogPath {
+  /** The access log's path. */
   path: string;
   /** The format the config declares, or "auto". */
   format: LogFormatOption;
@@ -26,8 +27,11 @@ export interface AccessLogPath {
 
 /** What was found about one server. */
 export interface WebServerInfo {
+  /** Which server. */
   name: WebServerName;
+  /** Whether its binary is on the host. */
   installed: boolean;
+  /** Whether it runs now. */
   running: boolean;
   /** Config files read. */
   configs: string[];

@@ -25,6 +25,7 @@ import { runTool } from "./_run_tool.ts";
 
 /** A firewall the agent can put typed actions on. */
 export interface FirewallBackend {
+  /** Which firewall. */
   readonly name: "nftables" | "iptables";
   /** Whether the backend handles this action (sysctl and Cloudflare actions are elsewhere). */
   handles(action: MitigationAction): boolean;

@@ -29,16 +29,23 @@ import type { ActionRecord, MitigationStore } from "../state/mod.ts";
 
 /** Outcome of a server command, as acknowledged to the server. */
 export interface CommandOutcome {
+  /** What the acknowledgement says. */
   status: "applied" | "failed";
+  /** Why it failed, or null. */
   error: string | null;
 }
 
 /** What {@linkcode Mitigator} works with. */
 export interface MitigatorOptions {
+  /** The config's `mitigation` section. */
   settings: MitigationSettings;
+  /** Applies and undoes actions (firewall, Cloudflare). */
   enforcer: Enforcer;
+  /** Where every action is recorded. */
   store: MitigationStore;
+  /** Addresses never blocked. */
   allowlist: Allowlist;
+  /** Where every step is told. */
   log: Logger;
   /** Clock in ms (tests may pass their own). */
   now?: () => number;

@@ -17,7 +17,9 @@ export const PCAP_CHUNK_BYTES = 2 * 1024 * 1024;
 export interface FlowtriqApiOptions {
   /** Base URL (`api_base`); a trailing `/` is trimmed. */
   apiBase: string;
+  /** The node's API key (a Bearer token). */
   apiKey: string;
+  /** The node's UUID (the `X-Node-UUID` header). */
   nodeUuid: string;
   /** The agent's version, for the User-Agent. */
   version: string;
@@ -32,6 +34,7 @@ export type ApiResult =
 
 /** A client for one node's API account. */
 export class FlowtriqApi {
+  /** The API root, without a trailing slash. */
   readonly base: string;
   readonly #headers: Record<string, string>;
   readonly #timeoutMs: number;

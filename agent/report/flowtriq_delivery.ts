@@ -23,7 +23,9 @@ export type FlowtriqEntryBody =
 
 /** Options of {@linkcode flowtriqDeliver}. */
 export interface FlowtriqDeliveryOptions {
+  /** The control plane's client. */
   api: FlowtriqApi;
+  /** The state database (the map of agent to server incident ids). */
   db: DatabaseSync;
   /** Hears the `pending_commands` of a create answer. */
   onCommands?: (commands: unknown) => void;

@@ -35,13 +35,17 @@ const CONFIG_EVERY_ATTACK_S = 10;
 
 /** Options of {@linkcode RemoteControl}. */
 export interface RemoteControlOptions {
+  /** The control plane's client. */
   api: FlowtriqApi;
+  /** Where command acknowledgements are queued. */
   outbox: Outbox;
+  /** Runs one server command. */
   onCommand: CommandHandler;
   /** A validated config response (only the well-typed keys). */
   onConfig: (config: RemoteConfig) => void;
   /** One-line warnings (bad keys, bad answers, failed fetches) and notes. */
   warn: (message: string) => void;
+  /** Says what changed. */
   info: (message: string) => void;
   /** True while an incident is open (fetch every 10 s). */
   attackOpen: () => boolean;

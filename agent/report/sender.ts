@@ -27,11 +27,17 @@ export type Deliver = (item: OutboxItem, signal: AbortSignal) => Promise<Deliver
 
 /** Counters of one sender. */
 export interface SenderStats {
+  /** The lane. */
   channel: string;
+  /** Entries delivered. */
   sent: number;
+  /** Failed attempts. */
   failed: number;
+  /** Entries refused for good (moved to the dead letters). */
   dead: number;
+  /** The circuit breaker's state. */
   breaker: BreakerState;
+  /** The last failure, or null. */
   lastError: string | null;
 }
 
@@ -43,6 +49,7 @@ export interface SenderOptions {
   coolOffMs?: number;
   /** First backoff delay (ms, default 1000) and the largest (ms, default 60000). */
   backoffBaseMs?: number;
+  /** Longest backoff between attempts (ms). */
   backoffMaxMs?: number;
   /** Longest wait a Retry-After imposes (s, default 60). */
   retryAfterCapS?: number;
@@ -52,6 +59,7 @@ export interface SenderOptions {
   now?: () => number;
   /** Hears each failed attempt (to log) and each dead letter. */
   onFailure?: (item: OutboxItem, error: string, attempt: number) => void;
+  /** An entry was refused for good. */
   onDead?: (item: OutboxItem, reason: string) => void;
   /** Hears each delivered entry with the delivery's response. */
   onDelivered?: (item: OutboxItem, response: unknown) => void;
@@ -59,7 +67,9 @@ export interface SenderOptions {
 
 /** The drain loop of one channel. */
 export class Sender {
+  /** The lane it drains. */
   readonly channel: string;
+  /** Its circuit breaker. */
   readonly breaker: CircuitBreaker;
   readonly #outbox: Outbox;
   readonly #deliver: Deliver;

@@ -16,18 +16,27 @@ export type StoredState = "open" | "resolved" | "interrupted";
 
 /** One incident as listed (the indexed columns). */
 export interface StoredIncident {
+  /** The incident's id. */
   id: string;
+  /** Attack family. */
   family: string;
+  /** Attack subtype. */
   subtype: string;
+  /** `"interface"` or the attacked address. */
   target: string;
+  /** ISO-8601 time it started. */
   startedAt: string;
   /** Start as ms since the epoch (for sorting and retention). */
   startedMs: number;
+  /** ISO-8601 time it ended, or null. */
   endedAt: string | null;
+  /** Peak packets per second. */
   peakPps: number;
+  /** Peak bits per second. */
   peakBps: number;
   /** Seconds from start to the latest event (or to the end). */
   duration: number;
+  /** Open, resolved, or interrupted (left open by a stopped agent). */
   state: StoredState;
   /** Kind of the latest event ("open", "update", "resolve"). */
   lastEvent: string;
@@ -39,6 +48,7 @@ export interface StoredIncident {
 
 /** One incident in full: its columns and the latest event (null when unreadable). */
 export interface StoredIncidentDetail extends StoredIncident {
+  /** The latest full event (null when unreadable). */
   event: IncidentEvent | null;
   /** Why `event` is null. */
   error: string | null;

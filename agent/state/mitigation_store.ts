@@ -16,18 +16,27 @@ export type ActionState = "proposed" | "dry_run" | "applied" | "undone" | "faile
 
 /** One recorded action. */
 export interface ActionRecord {
+  /** Row id. */
   id: number;
   /** Incident id, or `command:<id>` for a server command. */
   incident: string;
+  /** The action's key (one firewall state per key). */
   key: string;
+  /** The action. */
   action: MitigationAction;
+  /** Where it stands. */
   state: ActionState;
+  /** The mode it was decided in. */
   mode: string;
+  /** The backend that applies it. */
   backend: string;
   /** Times in ms since the epoch. */
   created_at: number;
+  /** When it was applied, or null. */
   applied_at: number | null;
+  /** When its time to live ends, or null. */
   expires_at: number | null;
+  /** When it was undone, or null. */
   undone_at: number | null;
   /** Error, refusal reason, or how it ended. */
   result: string | null;

@@ -30,6 +30,7 @@ const DROP_ORDER: readonly OutboxKind[] = [
 export interface OutboxEntry {
   /** Lane: "flowtriq", "alert:slack", ... (entries of one channel are delivered in order). */
   channel: string;
+  /** What it is: incident, pcap, alert, ack, heartbeat or metrics (the drop order). */
   kind: OutboxKind;
   /** Idempotency key, unique per channel. */
   key: string;
@@ -41,7 +42,9 @@ export interface OutboxEntry {
 
 /** A stored entry: its position in the outbox and the delivery attempts so far. */
 export interface OutboxItem extends OutboxEntry {
+  /** Position in the outbox (delivery order within a channel). */
   seq: number;
+  /** Delivery attempts so far. */
   attempts: number;
 }
 
@@ -55,7 +58,9 @@ export interface OutboxStats {
 
 /** A permanently failed entry, kept with the reason. */
 export interface DeadLetter extends OutboxItem {
+  /** Why it was refused for good. */
   reason: string;
+  /** When it was refused, µs since the epoch. */
   deadUs: number;
 }
 
@@ -102,6 +107,7 @@ interface Row {
 
 /** The outbox tables of the state database. */
 export class Outbox {
+  /** Most entries kept; beyond, the least important go first. */
   readonly maxItems: number;
   readonly #db: DatabaseSync;
   readonly #maxDone: number;
