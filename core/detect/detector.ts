@@ -17,7 +17,13 @@ import { Baseline, BASELINE_METRICS } from "./baseline.ts";
 import type { DetectionConfig } from "../config/mod.ts";
 import { type PacketMeta, Vector, VECTOR_COUNT } from "../packet/mod.ts";
 import { Incident, type IncidentEvent, type IncidentEventKind, RATE_NAMES } from "./incident.ts";
-import { IncidentMachine, State, STATE_NAMES, Step, type TargetState } from "./incident_machine.ts";
+import {
+  IncidentMachine,
+  MachineState,
+  MachineStep,
+  TARGET_STATE_NAMES,
+  type TargetState,
+} from "./incident_machine.ts";
 import { deterministicUuid } from "../sketch/mod.ts";
 import { Thresholds } from "./thresholds.ts";
 import { type PacketAnalyzer, RateTable, SLOT_US, SLOTS, type Window } from "../traffic/mod.ts";
@@ -203,13 +209,13 @@ export class Detector implements PacketAnalyzer {
     const out: TargetStatus[] = [];
     for (let i = 0; i <= this.#iface; i++) {
       const m = this.#machines[i];
-      if (i !== this.#iface && m.state === State.IDLE) continue;
+      if (i !== this.#iface && m.state === MachineState.IDLE) continue;
       this.#traffic.load(i, this.#rates);
       this.#thresholdsOf.load(i, this.#lastTickUs, this.#thresholds);
       const th = this.#thresholds;
       out.push({
         target: this.#traffic.label(i),
-        state: STATE_NAMES[m.state],
+        state: TARGET_STATE_NAMES[m.state],
         pps: this.#rates[0],
         bps: this.#rates[1],
         thresholds: Object.fromEntries(
@@ -272,7 +278,7 @@ export class Detector implements PacketAnalyzer {
     if (this.#slotNo % SLOTS === 0) this.#second(tUs);
     // Destinations first: the interface machine defers to a destination carrying the excess.
     for (let i = 0; i < this.#iface; i++) {
-      if (table.used[i] || this.#machines[i].state !== State.IDLE) this.#evaluate(i, tUs);
+      if (table.used[i] || this.#machines[i].state !== MachineState.IDLE) this.#evaluate(i, tUs);
     }
     this.#evaluate(this.#iface, tUs);
   }
@@ -286,7 +292,7 @@ export class Detector implements PacketAnalyzer {
       this.baseline.add(tSec, this.#sample);
     }
     for (let row = 0; row < this.#iface; row++) {
-      if (!this.#table.used[row] || this.#machines[row].state !== State.IDLE) continue;
+      if (!this.#table.used[row] || this.#machines[row].state !== MachineState.IDLE) continue;
       this.#traffic.load(row, this.#rates);
       this.#thresholdsOf.learn(row, this.#rates);
     }
@@ -339,21 +345,21 @@ export class Detector implements PacketAnalyzer {
   /** Carries out what target `i`'s machine decided at `tUs`. */
   #act(i: number, step: number, tUs: number): void {
     switch (step) {
-      case Step.SUSPECT:
+      case MachineStep.SUSPECT:
         // The second that crossed the threshold is the first evidence.
         this.#pending[i].set(this.#traffic.sumsOf(i));
         this.#watch(i);
         return;
-      case Step.RELEASE:
+      case MachineStep.RELEASE:
         this.#release(i);
         return;
-      case Step.OPEN:
+      case MachineStep.OPEN:
         this.#open(i, tUs);
         return;
-      case Step.UPDATE:
+      case MachineStep.UPDATE:
         this.#emit(this.#event(i, "update", tUs));
         return;
-      case Step.RESOLVE: {
+      case MachineStep.RESOLVE: {
         const endedUs = this.#machines[i].lastOverUs;
         const event = this.#event(i, "resolve", Math.max(tUs, endedUs), endedUs);
         this.#release(i);

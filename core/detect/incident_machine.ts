@@ -11,8 +11,8 @@ import { RATE_NAMES } from "./incident.ts";
 /** Where a target's machine stands. */
 export type TargetState = "idle" | "suspected" | "active" | "holddown" | "cooldown";
 
-/** The machine's states, as numbers (indexes of {@linkcode STATE_NAMES}). */
-export const State = {
+/** The machine's states, as numbers (indexes of {@linkcode TARGET_STATE_NAMES}). */
+export const MachineState = {
   IDLE: 0,
   SUSPECTED: 1,
   ACTIVE: 2,
@@ -20,8 +20,8 @@ export const State = {
   COOLDOWN: 4,
 } as const;
 
-/** Name of each {@linkcode State}. */
-export const STATE_NAMES: readonly TargetState[] = [
+/** Name of each {@linkcode MachineState}. */
+export const TARGET_STATE_NAMES: readonly TargetState[] = [
   "idle",
   "suspected",
   "active",
@@ -30,7 +30,7 @@ export const STATE_NAMES: readonly TargetState[] = [
 ];
 
 /** What a {@linkcode IncidentMachine.step} did, for the detector to act on. */
-export const Step = {
+export const MachineStep = {
   /** Nothing to do. */
   NONE: 0,
   /** Idle -> suspected: start collecting the target's evidence. */
@@ -82,13 +82,13 @@ const FAST_TOLERANCE = 0.97;
  *   target.
  */
 export class IncidentMachine {
-  /** The current {@linkcode State}. */
-  state: number = State.IDLE;
+  /** The current {@linkcode MachineState}. */
+  state: number = MachineState.IDLE;
   /** Packet time (µs) the target went over a threshold (the incident's start). */
   overSinceUs = 0;
   /** Index in {@linkcode RATE_NAMES} of the rate furthest over its threshold. */
   trigger = 0;
-  /** Why the incident opened, in words (set by an {@linkcode Step.OPEN}). */
+  /** Why the incident opened, in words (set by an {@linkcode MachineStep.OPEN}). */
   rule = "";
   /** Packet time (µs) of the last evaluation with a rate over its threshold while open. */
   lastOverUs = 0;
@@ -99,7 +99,7 @@ export class IncidentMachine {
 
   /**
    * One evaluation at packet time `tUs`: `ratio` is the largest rate/threshold ratio and
-   * `trigger` its rate. Returns what happened (a {@linkcode Step}).
+   * `trigger` its rate. Returns what happened (a {@linkcode MachineStep}).
    */
   step(
     cfg: DetectionConfig,
@@ -110,72 +110,72 @@ export class IncidentMachine {
   ): number {
     const over = ratio > 1;
     switch (this.state) {
-      case State.COOLDOWN:
-        if (tUs < this.cooldownUntilUs) return Step.NONE;
-        this.state = State.IDLE;
+      case MachineState.COOLDOWN:
+        if (tUs < this.cooldownUntilUs) return MachineStep.NONE;
+        this.state = MachineState.IDLE;
       // falls through
-      case State.IDLE:
-        if (!over || traffic.explainedElsewhere(trigger)) return Step.NONE;
-        this.state = State.SUSPECTED;
+      case MachineState.IDLE:
+        if (!over || traffic.explainedElsewhere(trigger)) return MachineStep.NONE;
+        this.state = MachineState.SUSPECTED;
         this.overSinceUs = tUs;
         this.trigger = trigger;
-        return Step.SUSPECT;
-      case State.SUSPECTED:
+        return MachineStep.SUSPECT;
+      case MachineState.SUSPECTED:
         if (!over) {
           this.reset();
-          return Step.RELEASE;
+          return MachineStep.RELEASE;
         }
         this.trigger = trigger;
         return this.#confirm(cfg, tUs, ratio, traffic);
-      case State.ACTIVE:
-      case State.HOLDDOWN:
+      case MachineState.ACTIVE:
+      case MachineState.HOLDDOWN:
         if (over) {
           this.lastOverUs = tUs;
-          this.state = State.ACTIVE;
+          this.state = MachineState.ACTIVE;
         } else {
-          this.state = State.HOLDDOWN;
+          this.state = MachineState.HOLDDOWN;
           if (tUs - this.lastOverUs >= cfg.attack_holddown * 1e6) {
             this.#cool(cfg, tUs);
-            return Step.RESOLVE;
+            return MachineStep.RESOLVE;
           }
         }
         if (tUs - this.lastEventUs >= cfg.incident_update_seconds * 1e6) {
           this.lastEventUs = tUs;
-          return Step.UPDATE;
+          return MachineStep.UPDATE;
         }
     }
-    return Step.NONE;
+    return MachineStep.NONE;
   }
 
   /**
    * End of the traffic at packet time `tUs`: an open incident resolves (returns
-   * {@linkcode Step.RESOLVE}), a suspected target is released ({@linkcode Step.RELEASE}).
+   * {@linkcode MachineStep.RESOLVE}), a suspected target is released ({@linkcode MachineStep.RELEASE}).
    */
   finish(cfg: DetectionConfig, tUs: number): number {
-    if (this.state === State.ACTIVE || this.state === State.HOLDDOWN) {
+    if (this.state === MachineState.ACTIVE || this.state === MachineState.HOLDDOWN) {
       this.#cool(cfg, Math.max(tUs, this.lastOverUs));
-      return Step.RESOLVE;
+      return MachineStep.RESOLVE;
     }
-    if (this.state === State.SUSPECTED) {
+    if (this.state === MachineState.SUSPECTED) {
       this.reset();
-      return Step.RELEASE;
+      return MachineStep.RELEASE;
     }
-    return Step.NONE;
+    return MachineStep.NONE;
   }
 
   /** Whether an incident is open (active or holddown). */
   get open(): boolean {
-    return this.state === State.ACTIVE || this.state === State.HOLDDOWN;
+    return this.state === MachineState.ACTIVE || this.state === MachineState.HOLDDOWN;
   }
 
   /** Whether the target is suspected or under attack (the baseline learns from neither). */
   get busy(): boolean {
-    return this.state !== State.IDLE && this.state !== State.COOLDOWN;
+    return this.state !== MachineState.IDLE && this.state !== MachineState.COOLDOWN;
   }
 
   /** Back to idle, forgetting everything. */
   reset(): void {
-    this.state = State.IDLE;
+    this.state = MachineState.IDLE;
     this.overSinceUs = 0;
     this.cooldownUntilUs = 0;
     this.trigger = 0;
@@ -188,7 +188,7 @@ export class IncidentMachine {
     const name = RATE_NAMES[this.trigger];
     const bulk = traffic.bulkShape();
     if (bulk !== null) {
-      if (over < cfg.bulk_confirm_seconds) return Step.NONE;
+      if (over < cfg.bulk_confirm_seconds) return MachineStep.NONE;
       return this.#open(
         tUs,
         `sustained: ${name} over threshold for ${
@@ -206,21 +206,21 @@ export class IncidentMachine {
         `confirmed: ${name} over threshold (${ratio.toFixed(1)}x) for ${over.toFixed(1)} s`,
       );
     }
-    return Step.NONE;
+    return MachineStep.NONE;
   }
 
   #open(tUs: number, rule: string): number {
-    this.state = State.ACTIVE;
+    this.state = MachineState.ACTIVE;
     this.rule = rule;
     this.lastOverUs = tUs;
     this.lastEventUs = tUs;
-    return Step.OPEN;
+    return MachineStep.OPEN;
   }
 
   /** Resolved at `atUs`: cooldown until `attack_cooldown` later. */
   #cool(cfg: DetectionConfig, atUs: number): void {
     this.reset();
-    this.state = State.COOLDOWN;
+    this.state = MachineState.COOLDOWN;
     this.cooldownUntilUs = atUs + cfg.attack_cooldown * 1e6;
   }
 }

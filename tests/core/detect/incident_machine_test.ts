@@ -1,5 +1,10 @@
 import { defaultConfig, type DetectionConfig } from "../../../core/config/mod.ts";
-import { IncidentMachine, State, Step, type TargetTraffic } from "../../../core/detect/mod.ts";
+import {
+  IncidentMachine,
+  MachineState,
+  MachineStep,
+  type TargetTraffic,
+} from "../../../core/detect/mod.ts";
 import { assertEquals, assertMatch } from "../../support/assert.ts";
 
 const CFG: DetectionConfig = {
@@ -45,7 +50,7 @@ function run(
   const steps: [number, number][] = [];
   for (let t = Math.round(fromS * 10); t < Math.round(toS * 10); t++) {
     const s = m.step(cfg, t * 100_000, ratio, SYN, traffic);
-    if (s !== Step.NONE) steps.push([t / 10, s]);
+    if (s !== MachineStep.NONE) steps.push([t / 10, s]);
   }
   return steps;
 }
@@ -54,8 +59,8 @@ Deno.test("IncidentMachine suspects a target when a rate goes over its threshold
   const m = new IncidentMachine();
   const traffic = new Traffic();
   assertEquals(run(m, traffic, 0, 1, 0.9), []);
-  assertEquals(m.step(CFG, 1_000_000, 1.2, SYN, traffic), Step.SUSPECT);
-  assertEquals([m.state, m.overSinceUs, m.trigger], [State.SUSPECTED, 1_000_000, SYN]);
+  assertEquals(m.step(CFG, 1_000_000, 1.2, SYN, traffic), MachineStep.SUSPECT);
+  assertEquals([m.state, m.overSinceUs, m.trigger], [MachineState.SUSPECTED, 1_000_000, SYN]);
 });
 
 Deno.test("IncidentMachine leaves a target idle when other targets explain its excess", () => {
@@ -63,23 +68,23 @@ Deno.test("IncidentMachine leaves a target idle when other targets explain its e
   const traffic = new Traffic();
   traffic.elsewhere = true;
   assertEquals(run(m, traffic, 0, 5, 4), []);
-  assertEquals(m.state, State.IDLE);
+  assertEquals(m.state, MachineState.IDLE);
 });
 
 Deno.test("IncidentMachine releases a suspected target as soon as no rate is over", () => {
   const m = new IncidentMachine();
   const traffic = new Traffic();
   run(m, traffic, 0, 1, 1.5);
-  assertEquals(m.step(CFG, 1_000_000, 0.99, SYN, traffic), Step.RELEASE);
-  assertEquals(m.state, State.IDLE);
+  assertEquals(m.step(CFG, 1_000_000, 0.99, SYN, traffic), MachineStep.RELEASE);
+  assertEquals(m.state, MachineState.IDLE);
 });
 
 Deno.test("IncidentMachine opens at once when the last 300 ms reach the fast multiple", () => {
   const m = new IncidentMachine();
   const traffic = new Traffic();
   traffic.short = 3 * 0.97; // the 3% allowance for slot edges
-  assertEquals(run(m, traffic, 0, 0.2, 3), [[0, Step.SUSPECT], [0.1, Step.OPEN]]);
-  assertEquals(m.state, State.ACTIVE);
+  assertEquals(run(m, traffic, 0, 0.2, 3), [[0, MachineStep.SUSPECT], [0.1, MachineStep.OPEN]]);
+  assertEquals(m.state, MachineState.ACTIVE);
   assertMatch(m.rule, /^fast: syn_pps at 2\.9x threshold over the last 300 ms$/);
 });
 
@@ -88,7 +93,7 @@ Deno.test("IncidentMachine opens after confirm_seconds over the threshold below 
   const traffic = new Traffic();
   traffic.short = 2.8;
   const steps = run(m, traffic, 0, 5, 1.5);
-  assertEquals(steps, [[0, Step.SUSPECT], [3, Step.OPEN]]);
+  assertEquals(steps, [[0, MachineStep.SUSPECT], [3, MachineStep.OPEN]]);
   assertMatch(m.rule, /^confirmed: syn_pps over threshold \(1\.5x\) for 3\.0 s$/);
 });
 
@@ -98,7 +103,7 @@ Deno.test("IncidentMachine opens traffic shaped like a bulk transfer only after 
   traffic.bulk = "97% TCP";
   traffic.short = 10; // far over the fast multiple: the shape decides
   const steps = run(m, traffic, 0, 20, 10);
-  assertEquals(steps, [[0, Step.SUSPECT], [15, Step.OPEN]]);
+  assertEquals(steps, [[0, MachineStep.SUSPECT], [15, MachineStep.OPEN]]);
   assertMatch(m.rule, /^sustained: .* although shaped like a bulk transfer \(97% TCP\)$/);
 });
 
@@ -107,12 +112,12 @@ Deno.test("IncidentMachine stays active while a rate is over and resolves attack
   const traffic = new Traffic();
   traffic.short = 5;
   run(m, traffic, 0, 0.2, 5);
-  assertEquals(m.state, State.ACTIVE);
+  assertEquals(m.state, MachineState.ACTIVE);
   run(m, traffic, 0.2, 4, 5);
   const under = run(m, traffic, 4, 20, 0.5);
   assertEquals(m.lastOverUs, 3_900_000);
-  assertEquals(under.filter(([, s]) => s === Step.RESOLVE), [[13.9, Step.RESOLVE]]);
-  assertEquals(m.state, State.COOLDOWN);
+  assertEquals(under.filter(([, s]) => s === MachineStep.RESOLVE), [[13.9, MachineStep.RESOLVE]]);
+  assertEquals(m.state, MachineState.COOLDOWN);
 });
 
 Deno.test("IncidentMachine asks for an update every incident_update_seconds while open", () => {
@@ -120,10 +125,15 @@ Deno.test("IncidentMachine asks for an update every incident_update_seconds whil
   const traffic = new Traffic();
   traffic.short = 5;
   const steps = run(m, traffic, 0, 12.1, 5);
-  assertEquals(steps, [[0, Step.SUSPECT], [0.1, Step.OPEN], [5.1, Step.UPDATE], [
-    10.1,
-    Step.UPDATE,
-  ]]);
+  assertEquals(steps, [
+    [0, MachineStep.SUSPECT],
+    [0.1, MachineStep.OPEN],
+    [5.1, MachineStep.UPDATE],
+    [
+      10.1,
+      MachineStep.UPDATE,
+    ],
+  ]);
 });
 
 Deno.test("IncidentMachine opens nothing during the cooldown, then suspects again", () => {
@@ -132,9 +142,9 @@ Deno.test("IncidentMachine opens nothing during the cooldown, then suspects agai
   traffic.short = 5;
   run(m, traffic, 0, 1, 5);
   run(m, traffic, 1, 11, 0); // resolves at 10.9 s
-  assertEquals(m.state, State.COOLDOWN);
+  assertEquals(m.state, MachineState.COOLDOWN);
   assertEquals(run(m, traffic, 11, 40.9, 5), []);
-  assertEquals(m.step(CFG, 40_900_000, 5, SYN, traffic), Step.SUSPECT);
+  assertEquals(m.step(CFG, 40_900_000, 5, SYN, traffic), MachineStep.SUSPECT);
 });
 
 Deno.test("IncidentMachine.finish() resolves an open incident and releases a suspected target", () => {
@@ -142,14 +152,14 @@ Deno.test("IncidentMachine.finish() resolves an open incident and releases a sus
   const traffic = new Traffic();
   traffic.short = 5;
   run(open, traffic, 0, 1, 5);
-  assertEquals(open.finish(CFG, 2_000_000), Step.RESOLVE);
-  assertEquals([open.state, open.cooldownUntilUs], [State.COOLDOWN, 32_000_000]);
+  assertEquals(open.finish(CFG, 2_000_000), MachineStep.RESOLVE);
+  assertEquals([open.state, open.cooldownUntilUs], [MachineState.COOLDOWN, 32_000_000]);
   const suspected = new IncidentMachine();
   traffic.short = 1;
   run(suspected, traffic, 0, 1, 1.5);
-  assertEquals(suspected.finish(CFG, 2_000_000), Step.RELEASE);
-  assertEquals(suspected.state, State.IDLE);
-  assertEquals(new IncidentMachine().finish(CFG, 2_000_000), Step.NONE);
+  assertEquals(suspected.finish(CFG, 2_000_000), MachineStep.RELEASE);
+  assertEquals(suspected.state, MachineState.IDLE);
+  assertEquals(new IncidentMachine().finish(CFG, 2_000_000), MachineStep.NONE);
 });
 
 Deno.test("IncidentMachine asks about the traffic only when a rule needs it", () => {
