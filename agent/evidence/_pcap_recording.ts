@@ -7,7 +7,7 @@
  */
 
 import { ByteCopier } from "../../core/packet/mod.ts";
-import type { PcapFileStats } from "./pcap_recorder.ts";
+import type { PcapFileStats } from "./pcap_stats.ts";
 
 /** Size of one chunk; larger than the largest record (16 + 65535 bytes). */
 const CHUNK_BYTES = 256 * 1024;

@@ -6,4 +6,5 @@
  */
 
 export * from "./pcap_recorder.ts";
+export * from "./pcap_stats.ts";
 export * from "./recording_sink.ts";
