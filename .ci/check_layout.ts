@@ -56,7 +56,18 @@ const CORE_ORDER: Record<string, string[]> = {
   report: ["packet", "traffic", "detect", "l7", "config"],
 };
 
+/** What each top-level product folder may import. */
+const LAYERS: Record<string, string[]> = {
+  ffi: ["ffi"],
+  core: ["core"],
+  agent: ["core", "ffi", "agent"],
+  cli: ["core", "ffi", "agent", "cli", "packaging"],
+  packaging: ["packaging"],
+};
+
 const top = (path: string) => path.split("/")[0];
+/** The `agent/` folder of a path (null at the root of `agent/`). */
+const agentDir = (path: string) => path.split("/").length > 2 ? path.split("/")[1] : null;
 const problems: string[] = [];
 
 for (const file of tsFiles("")) {
@@ -72,17 +83,9 @@ for (const file of tsFiles("")) {
     if (!product) continue;
     const layer = top(file);
     const into = top(target);
-    const allowed: Record<string, string[]> = {
-      ffi: ["ffi"],
-      core: ["core"],
-      agent: ["core", "ffi", "agent"],
-      cli: ["core", "ffi", "agent", "cli", "packaging"],
-      packaging: ["packaging"],
-    };
-    if (layer in allowed && !allowed[layer].includes(into)) {
-      problems.push(`${file}: imports ${target} (${layer}/ may import ${allowed[layer]})`);
+    if (layer in LAYERS && !LAYERS[layer].includes(into)) {
+      problems.push(`${file}: imports ${target} (${layer}/ may import ${LAYERS[layer]})`);
     }
-    const agentDir = (path: string) => path.split("/").length > 2 ? path.split("/")[1] : null;
     if (layer === "agent" && into === "agent" && agentDir(file) !== null) {
       if (agentDir(target) === null) {
         problems.push(`${file}: imports ${target}: agent/ folders never import the assembly`);

@@ -31,7 +31,6 @@ const PRUNE_MS = 3600_000;
 
 /** The parts of a running agent. */
 interface Parts {
-  config: Config;
   log: Logger;
   source: CaptureSource;
   engine: Engine;
@@ -165,7 +164,6 @@ export class Agent {
     listeners.add({ name: "l7", handle: (event) => l7.observe(event) });
     reporting.attachL7(l7);
     return new Agent({
-      config,
       log,
       source,
       engine,

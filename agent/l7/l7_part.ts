@@ -63,11 +63,10 @@ export class L7Part implements L7Link {
 
   /** A listener for every incident event: an L3/L4 incident open marks L7 events correlated. */
   observe(event: IncidentEvent): void {
-    if (event.attack_family !== "http_flood") {
-      if (event.event === "resolve") this.#l3l4Open.delete(event.id);
-      else this.#l3l4Open.add(event.id);
-    }
-    this.#runtime?.observe(event);
+    if (event.attack_family === "http_flood") return;
+    if (event.event === "resolve") this.#l3l4Open.delete(event.id);
+    else this.#l3l4Open.add(event.id);
+    this.#runtime?.detector.setL3L4Open(this.#l3l4Open.size > 0);
   }
 
   /** Stops L7 (resolving an open L7 incident) and any later start. */

@@ -73,7 +73,6 @@ export class L7Runtime {
   readonly #timers: ReturnType<typeof setInterval>[] = [];
   readonly #warned = new Set<string>();
   #last: L7WindowStats | null = null;
-  #l3l4Open = new Set<string>();
 
   private constructor(
     opts: L7Options,
@@ -81,12 +80,12 @@ export class L7Runtime {
     logs: AccessLogPath[],
     baseline: BaselineFile,
     detectorBaseline: Baseline | null,
+    utcOffsetMinutes: number,
   ) {
     const { config } = opts;
     this.#opts = opts;
     this.servers = servers;
     this.paths = logs.map((l) => l.path);
-    const utcOffsetMinutes = -new Date().getTimezoneOffset();
     this.#parsers = new Map(
       logs.map((l) => [l.path, new LogParser(l.format, { utcOffsetMinutes })]),
     );
@@ -126,12 +125,13 @@ export class L7Runtime {
       return null;
     }
     // The requests/s baseline survives restarts like the packet one.
+    const utcOffsetMinutes = -new Date().getTimezoneOffset();
     const file = new BaselineFile(`${config.state_dir}/l7_baseline.json`, "L7 baseline", log);
     const baseline = await file.restore({
       windowMinutes: config.baseline_window_minutes,
-      utcOffsetMinutes: -new Date().getTimezoneOffset(),
+      utcOffsetMinutes,
     });
-    const runtime = new L7Runtime(opts, servers, logs, file, baseline);
+    const runtime = new L7Runtime(opts, servers, logs, file, baseline, utcOffsetMinutes);
     await runtime.#tailer.start();
     runtime.#timers.push(
       setInterval(() => runtime.detector.advance(Date.now() - QUIET_CLOSE_LAG_MS), TICK_MS),
@@ -183,16 +183,6 @@ export class L7Runtime {
         }]),
       ),
     };
-  }
-
-  /** A listener for every incident event: an L3/L4 incident open marks L7 events correlated. */
-  observe(event: IncidentEvent): void {
-    if (event.attack_family === "http_flood") return;
-    const next = new Set(this.#l3l4Open);
-    if (event.event === "resolve") next.delete(event.id);
-    else next.add(event.id);
-    this.#l3l4Open = next;
-    this.detector.setL3L4Open(next.size > 0);
   }
 
   /** Applies a reloaded config. */
