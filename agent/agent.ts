@@ -11,7 +11,7 @@ import type { Logger } from "@logtape/logtape";
 import type { DatabaseSync } from "node:sqlite";
 import type { Config } from "../core/config/mod.ts";
 import { LastSecond } from "../core/report/mod.ts";
-import type { CaptureSource } from "./capture/mod.ts";
+import { type CaptureSource, interfaceAddresses } from "./capture/mod.ts";
 import { loadConfigFile } from "./config/mod.ts";
 import { Engine } from "./engine.ts";
 import { PcapRecorder } from "./evidence/mod.ts";
@@ -188,6 +188,7 @@ export class Agent {
       await this.#p.engine.run(this.#p.source, {
         paced: options.paced,
         onTick: () => this.#p.observability.tick(),
+        localAddresses: () => interfaceAddresses(this.#p.source.name),
         onReload: () => this.reloadFrom(options.configPath),
       });
     } finally {
@@ -198,6 +199,7 @@ export class Agent {
   /** SIGHUP: applies a new config; returns the keys that change only at the next start. */
   reload(config: Config): string[] {
     const later = this.#p.engine.detector.configure(config);
+    this.#p.engine.protect(config.protected_networks);
     this.#p.reporting.reconfigure(config); // also hands L7 the merged config
     return later;
   }

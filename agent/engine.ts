@@ -16,7 +16,7 @@
 
 import type { Logger } from "@logtape/logtape";
 import type { Config } from "../core/config/mod.ts";
-import { Detector, type IncidentEvent } from "../core/detect/mod.ts";
+import { Detector, type HeldNotice, type IncidentEvent } from "../core/detect/mod.ts";
 import type { PacketSink } from "../core/packet/mod.ts";
 import { Pipeline, type Window } from "../core/traffic/mod.ts";
 import type { CaptureSource } from "./capture/mod.ts";
@@ -27,6 +27,8 @@ import { BaselineFile } from "./state/mod.ts";
 const LATE_PACKETS_US = 250_000;
 /** Period (ms) of the event-loop lag probe, when a run measures it. */
 const LAG_PERIOD_MS = 20;
+/** Period (ms) of re-reading a live interface's addresses. */
+export const REFRESH_LOCAL_MS = 60_000;
 
 /** What an {@linkcode Engine} is opened with. */
 export interface EngineOptions {
@@ -34,6 +36,8 @@ export interface EngineOptions {
   config: Config;
   /** Every incident event, on the capture path: keep it short (queue, print). */
   onEvent: (event: IncidentEvent) => void;
+  /** Suspected targets held back because their traffic looked legitimate (replay prints them). */
+  onHeld?: (notice: HeldNotice) => void;
   /**
    * With a logger, a live run: the baseline is restored from `state_dir/baseline.json`, saved
    * every minute and at {@linkcode Engine.finish}, and incident ids are seeded with the node and
@@ -55,6 +59,11 @@ export interface EngineRunOptions {
   onReload?: () => void;
   /** Measure the event loop's largest stall ({@linkcode Engine.maxLoopLagMs}). */
   measureLag?: boolean;
+  /**
+   * The protected addresses when the config names none (a live interface's own): read at the
+   * start and every {@linkcode REFRESH_LOCAL_MS}, since addresses come and go.
+   */
+  localAddresses?: () => string[];
 }
 
 /** Source -> pipeline + detector (+ PCAP recorder), and the run loop around them. */
@@ -67,6 +76,8 @@ export class Engine {
   maxLoopLagMs = 0;
   readonly #baseline: BaselineFile | null;
   readonly #windowListeners: ((window: Window) => void)[] = [];
+  /** Whether the config names the protected addresses (else a live run reads them). */
+  #configured = false;
   #sink: PacketSink;
 
   private constructor(detector: Detector, baseline: BaselineFile | null) {
@@ -77,6 +88,15 @@ export class Engine {
       for (let i = 0; i < listeners.length; i++) listeners[i](window);
     }, { detector });
     this.#sink = this.pipeline;
+  }
+
+  /**
+   * Sets the protected addresses (`protected_networks`); an empty list keeps those a live
+   * run reads from its interface. Returns the entries that are not networks.
+   */
+  protect(networks: readonly string[]): string[] {
+    this.#configured = networks.length > 0;
+    return this.#configured ? this.pipeline.local.set(networks) : [];
   }
 
   /**
@@ -105,7 +125,13 @@ export class Engine {
   static async open(options: EngineOptions): Promise<Engine> {
     const { config, log } = options;
     if (log === undefined) {
-      return new Engine(new Detector(config, { onEvent: options.onEvent }), null);
+      const detector = new Detector(config, {
+        onEvent: options.onEvent,
+        onHeld: options.onHeld,
+      });
+      const engine = new Engine(detector, null);
+      engine.protect(config.protected_networks);
+      return engine;
     }
     const utcOffsetMinutes = -new Date().getTimezoneOffset();
     const file = new BaselineFile(`${config.state_dir}/baseline.json`, "baseline", log);
@@ -118,9 +144,12 @@ export class Engine {
       idSeed: `${config.node_uuid}|${Date.now()}`,
       utcOffsetMinutes,
       onEvent: options.onEvent,
+      onHeld: options.onHeld,
     });
     file.keep(detector.baseline);
-    return new Engine(detector, file);
+    const engine = new Engine(detector, file);
+    engine.protect(config.protected_networks);
+    return engine;
   }
 
   /** Hands each closed per-second window to `listener` too (reused afterwards: read it then). */
@@ -150,6 +179,14 @@ export class Engine {
       timers.push(setTimeout(onStop, options.durationSeconds * 1000));
     }
     if (options.measureLag) timers.push(this.#lagProbe());
+    const localAddresses = options.localAddresses;
+    if (localAddresses !== undefined) {
+      const refresh = () => {
+        if (!this.#configured) this.pipeline.local.set(localAddresses());
+      };
+      refresh();
+      timers.push(setInterval(refresh, REFRESH_LOCAL_MS));
+    }
     const pipeline = this.pipeline;
     const onTick = options.onTick;
     try {

@@ -1,5 +1,5 @@
 // Human and JSON-lines output shared by `replay` and `capture`.
-import type { IncidentEvent } from "../core/detect/mod.ts";
+import type { HeldNotice, IncidentEvent } from "../core/detect/mod.ts";
 import type { WindowStats } from "../core/traffic/mod.ts";
 
 /** Totals printed after the last window. */
@@ -51,6 +51,19 @@ export class WindowPrinter {
     if (e.evidence?.summary) parts.push(`- ${e.evidence.summary}`);
     this.#write(parts.join("  "));
     this.#rows = 0; // repeat the table header after an incident line
+  }
+
+  /** A suspected target held back: its traffic looked legitimate. */
+  held(notice: HeldNotice): void {
+    if (this.#json) {
+      this.#write(JSON.stringify(notice));
+      return;
+    }
+    this.#write(
+      `HELD  ${notice.at.slice(0, 23).replace("T", " ")}  target ${notice.target}  ` +
+        `- ${notice.reason}`,
+    );
+    this.#rows = 0;
   }
 
   summary(summary: Summary): void {

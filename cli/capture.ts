@@ -9,7 +9,7 @@
 
 import { z } from "zod";
 import { Engine, logIncident } from "../agent/mod.ts";
-import { captureDevice, LiveSource } from "../agent/capture/mod.ts";
+import { captureDevice, interfaceAddresses, LiveSource } from "../agent/capture/mod.ts";
 import { DEFAULT_CONFIG_PATH, loadConfigOrDefaults } from "../agent/config/mod.ts";
 import { WindowPrinter } from "./_output.ts";
 import { parseCommand } from "./_args.ts";
@@ -72,7 +72,11 @@ export async function capture(args: string[]): Promise<number> {
   });
   const started = performance.now();
   try {
-    await engine.run(source, { durationSeconds: values.duration, measureLag: true });
+    await engine.run(source, {
+      durationSeconds: values.duration,
+      measureLag: true,
+      localAddresses: () => interfaceAddresses(device),
+    });
   } finally {
     await engine.finish();
     const stats = source.stats();

@@ -47,6 +47,7 @@ export async function replay(args: string[]): Promise<number> {
       if (event.event === "open") incidents++;
       printer.incident(event);
     },
+    onHeld: (notice) => printer.held(notice),
   });
   engine.onWindow((window) => {
     windows++;

@@ -79,3 +79,13 @@ function readOr(path: string): string {
     return "";
   }
 }
+
+/**
+ * The addresses of interface `device` (every interface's but loopback for `"any"`): the host's
+ * own, which the agent protects when the config names none.
+ */
+export function interfaceAddresses(device: string): string[] {
+  return Deno.networkInterfaces()
+    .filter((i) => device === "any" ? !i.name.startsWith("lo") : i.name === device)
+    .map((i) => i.address.replace(/%.*$/, ""));
+}

@@ -93,8 +93,9 @@ export function summarize(
     pieces.push(`amplified packets ${list.join(", ")}`);
   }
   const dst = stats?.top_dst_ports[0];
-  if (dst && dst.count >= 0.5 * bd.packets) {
-    pieces.push(`to port ${dst.port} (${pct(dst.count / bd.packets)}%)`);
+  // Ports are counted in the statistics, over all of the span's packets.
+  if (stats && dst && dst.count >= 0.5 * stats.packets) {
+    pieces.push(`to port ${dst.port} (${pct(dst.count / stats.packets)}%)`);
   }
   if (stats) pieces.push(sourcesText(stats.src_count));
   const fragments = v[Vector.FRAGMENTS];

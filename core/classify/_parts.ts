@@ -2,7 +2,10 @@
 // its own), attributes later fragments to them, and sets ordinary TCP session traffic aside.
 import type { AttackFamily, TrafficProfile } from "./classifier.ts";
 import {
+  ABORTED_SHARE,
   ECHO_SHARE,
+  RANDOM_NAMES_MIN_QUERIES,
+  RANDOM_NAMES_SHARE,
   SERVICE_SHARE,
   SESSION_MIX,
   SESSION_SOURCES_PER_PACKET,
@@ -104,6 +107,15 @@ const TCP_SPECS: readonly (readonly [number, Spec])[] = [
   }],
 ];
 
+/** The segments of connections opened and aborted (see `ABORTED_SHARE`). */
+const CONNECTION_VECTORS: readonly number[] = [Vector.SYN, Vector.ACK, Vector.PSH_ACK, Vector.RST];
+const CONNECTION_SPEC: Spec = {
+  key: "connection",
+  family: "tcp_flood",
+  subtype: "connection_flood",
+  label: "TCP connections completed and aborted with RST",
+};
+
 /** Vectors that are ordinary connection traffic when the TCP mix looks like sessions. */
 const SESSION_KEYS = new Set(["ack", "psh_ack", "fin", "rst"]);
 
@@ -142,7 +154,20 @@ export function breakDown(profile: TrafficProfile): Breakdown {
   // fragments are exactly the rest; UDP takes the remaining later fragments first.
   const tcp = v[Vector.TCP];
   const udp = v[Vector.UDP];
-  const tcpSpecs = TCP_SPECS.map(([i, spec]): [Spec, number] => [spec, v[i]]);
+  const ack = v[Vector.ACK];
+  const pshAck = v[Vector.PSH_ACK];
+  // Connections opened, completed and reset (a connection flood): one part of their SYN, ACK,
+  // data and RST segments.
+  const syn = v[Vector.SYN];
+  const aborted = syn > 0 && v[Vector.RST] >= ABORTED_SHARE * syn &&
+    ack + pshAck >= ABORTED_SHARE * syn;
+  const tcpSpecs = aborted
+    ? [
+      [CONNECTION_SPEC, syn + ack + pshAck + v[Vector.RST]] as [Spec, number],
+      ...TCP_SPECS.filter(([i]) => !CONNECTION_VECTORS.includes(i))
+        .map(([i, spec]): [Spec, number] => [spec, v[i]]),
+    ]
+    : TCP_SPECS.map(([i, spec]): [Spec, number] => [spec, v[i]]);
   const tcpPorted = tcpSpecs.reduce((n, [, c]) => n + c, 0);
   const laterTcp = Math.max(0, tcp - tcpPorted);
   const laterAll = v[Vector.FRAG_NON_FIRST];
@@ -164,12 +189,7 @@ export function breakDown(profile: TrafficProfile): Breakdown {
   const generic = udpMean <= SMALL_PACKET_BYTES ? "small_packet_flood" : "volumetric";
   addClass("udp", udp, [
     [ampSpec(services, amp), amp],
-    [{
-      key: "dns_query",
-      family: "dns_flood",
-      subtype: "dns_query_flood",
-      label: "UDP to port 53 (DNS queries)",
-    }, dnsQueries],
+    [dnsQuerySpec(profile), dnsQueries],
     [
       { key: "udp", family: "udp_flood", subtype: generic, label: "UDP", name: "udp_flood" },
       Math
@@ -197,9 +217,7 @@ export function breakDown(profile: TrafficProfile): Breakdown {
 
   // Ordinary TCP sessions: pure ACKs interleaved with data segments (PSH+ACK), from sources
   // that each send many packets. A flag flood sends one combination, or comes from everywhere.
-  const ack = v[Vector.ACK];
-  const pshAck = v[Vector.PSH_ACK];
-  const session = ack + pshAck > 0 &&
+  const session = !aborted && ack + pshAck > 0 &&
     Math.min(ack, pshAck) >= SESSION_MIX * (ack + pshAck) &&
     (!stats || stats.src_count <= SESSION_SOURCES_PER_PACKET * tcp);
   const background = { packets: 0, bytes: 0 };
@@ -265,6 +283,32 @@ function serviceCounts(v: ArrayLike<number>): ServiceCount[] {
     byName.set(s.name, entry);
   });
   return [...byName.values()].sort((a, b) => b.packets - a.packets);
+}
+
+/**
+ * Queries to port 53: a random-subdomain flood ("water torture") when the statistics show most
+ * names distinct and most of them under one zone, else a query flood.
+ */
+function dnsQuerySpec(profile: TrafficProfile): Spec {
+  const spec: Spec = {
+    key: "dns_query",
+    family: "dns_flood",
+    subtype: "dns_query_flood",
+    label: "UDP to port 53 (DNS queries)",
+  };
+  const dns = profile.stats?.dns;
+  const zone = dns?.top_zones[0];
+  if (
+    !dns || !zone || dns.total < RANDOM_NAMES_MIN_QUERIES ||
+    dns.unique < RANDOM_NAMES_SHARE * dns.total || zone[1] < RANDOM_NAMES_SHARE * dns.total
+  ) return spec;
+  return {
+    ...spec,
+    subtype: "random_subdomain",
+    label: `DNS queries for random names under ${zone[0]} (${
+      Math.round(100 * dns.unique / dns.total)
+    }% of names distinct)`,
+  };
 }
 
 /** The amplification part: the dominant service, or several with none dominant. */

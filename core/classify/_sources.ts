@@ -26,14 +26,29 @@ export function ttlTopShare(stats: WindowStats): number {
 
 /**
  * Judges the sources of a span whose main part is `reflection` or not. Reflected traffic
- * comes from real reflectors: never spoofed, never a botnet.
+ * comes from real reflectors: never spoofed, never a botnet. Sources that completed TCP
+ * handshakes (`handshakes`, a connection flood) are real: never spoofed, a botnet when many.
  */
-export function judgeSources(stats: WindowStats | undefined, reflection: boolean): SourceVerdict {
+export function judgeSources(
+  stats: WindowStats | undefined,
+  reflection: boolean,
+  handshakes = false,
+): SourceVerdict {
   if (!stats) return { spoofing: false, botnet: false };
   const sources = stats.src_count;
   if (reflection) {
     const why = `reflection: ${sourcesText(sources)}, real reflectors answering spoofed requests`;
     return { spoofing: false, botnet: false, spoofingReason: why, botnetReason: why };
+  }
+  if (handshakes) {
+    return {
+      spoofing: false,
+      botnet: sources >= MANY_SOURCES,
+      spoofingReason: `handshakes completed: ${sourcesText(sources)} are real hosts`,
+      botnetReason: sources >= MANY_SOURCES
+        ? `${sources} real hosts completing handshakes`
+        : `${sourcesText(sources)} (fewer than ${MANY_SOURCES})`,
+    };
   }
   const ip = stats.ipv4 + stats.ipv6;
   const perPacket = ip > 0 ? sources / ip : 0;

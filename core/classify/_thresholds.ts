@@ -30,3 +30,9 @@ export const HIGH_ENTROPY_BITS = 11.5;
 export const HIGH_ENTROPY_SOURCES = 0.25;
 /** Packets for full confidence; each factor of ten fewer takes a third off. */
 export const FULL_SAMPLE_PACKETS = 1000;
+/** Connection flood: RSTs and completion segments (ACK, data) each at least this share of SYNs. */
+export const ABORTED_SHARE = 0.5;
+/** Random-subdomain flood: distinct names, and queries under the top zone, each this share. */
+export const RANDOM_NAMES_SHARE = 0.5;
+/** ... of at least this many queries read. */
+export const RANDOM_NAMES_MIN_QUERIES = 50;

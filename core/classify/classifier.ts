@@ -14,18 +14,23 @@
  *    the parts of their protocol by those parts' packets (a DNS response's tail belongs to the
  *    DNS response). TCP's later fragments are exact (every TCP header counts in one flag
  *    vector); UDP takes the remaining later fragments first, ICMP and others the rest.
- * 2. **Background.** Ordinary TCP sessions are pure ACKs interleaved with data segments: when
+ * 2. **Connections aborted.** When RSTs and completion segments (ACK, PSH+ACK) are each at
+ *    least half the SYNs, the span holds connections opened, completed and reset at once: their
+ *    SYN, ACK, PSH+ACK and RST packets are one part, tcp_flood/`connection_flood` (bots that
+ *    complete real handshakes and abort; a SYN flood has no completions, sessions few RSTs).
+ * 3. **Background.** Ordinary TCP sessions are pure ACKs interleaved with data segments: when
  *    the smaller of ACK and PSH+ACK is at least 15% of the two, and the span has at most one
  *    source per 4 TCP packets (connections carry many packets; a spoofed flood does not), the
- *    ACK, PSH-ACK, FIN and RST packets are set aside as background. A flag flood sends one
- *    combination, so it never looks like this. SYN and SYN-ACK are never background.
- * 3. **Weights.** A part's weight is the larger of its packet share and its byte share of the
+ *    ACK, PSH-ACK, FIN and RST packets are set aside as background (unless connections are
+ *    aborted). A flag flood sends one combination, so it never looks like this. SYN and SYN-ACK
+ *    are never background.
+ * 4. **Weights.** A part's weight is the larger of its packet share and its byte share of the
  *    attack traffic (the span minus background): packet floods aim at packet rate, reflection
  *    at bandwidth, and either is the attack. Byte shares need the statistics (bytes per
  *    protocol, split inside a protocol by packets). A part must also hold at least 20% of the
  *    whole span (packets or bytes): a vector below a fifth of the traffic does not make it an
  *    attack, which keeps benign mixes "unknown".
- * 4. **Verdict.** Parts with weight >= 25% (and the 20% floor) are the attack's parts. If they
+ * 5. **Verdict.** Parts with weight >= 25% (and the 20% floor) are the attack's parts. If they
  *    all belong to one family and together weigh >= 50% (a majority), that family is the
  *    attack, with the subtype of its heaviest part (SYN beside SYN-ACK is one syn_flood; the
  *    other part is in `evidence.parts`). If they span two or more families, the attack is
@@ -34,17 +39,20 @@
  *    25% is a quarter: a second vector of that size needs its own mitigation and cannot be
  *    noise around a single-vector flood (whose side traffic, like the ICMP unreachables or
  *    RSTs the victim's neighbours provoke, stays well under it in every capture we have).
- * 5. **Amplification.** UDP from an amplification source port (see `AMPLIFICATION_SERVICES`;
+ * 6. **Amplification.** UDP from an amplification source port (see `AMPLIFICATION_SERVICES`;
  *    500 and 4500 are both isakmp) is named `<service>_amplification` when one service sends
  *    >= 60% of those packets, else `multi_amplification` (several reflector kinds at once,
  *    none a clear majority). DNS amplification and DNS query floods are the dns_flood family,
  *    the others udp_flood. Other UDP is `small_packet_flood` when its mean wire size is <= 100
- *    bytes (payloads of a few dozen bytes: aimed at packet rate), else `volumetric`.
- * 6. **Fragments.** When fragments are >= 50% of the span's packets and the main part is not
+ *    bytes (payloads of a few dozen bytes: aimed at packet rate), else `volumetric`. DNS
+ *    queries are `random_subdomain` ("water torture") when the statistics read at least 50 of
+ *    them, at least half the names distinct and at least half under one zone, else
+ *    `dns_query_flood`.
+ * 7. **Fragments.** When fragments are >= 50% of the span's packets and the main part is not
  *    reflected, the attack is a fragment flood (`udp_fragment_flood` for UDP, else
  *    `ip_fragment_flood`): most packets are pieces, which is what the victim must reassemble.
  *    Large amplified responses that fragment stay amplification.
- * 7. **ICMP** is `ping_flood` when echo requests are >= 50% of the ICMP packets with a header,
+ * 8. **ICMP** is `ping_flood` when echo requests are >= 50% of the ICMP packets with a header,
  *    else `icmp_flood`. **GRE** is protocol_flood/`gre_flood`; other IP protocols are
  *    `ip_proto_<n>_flood` (from {@linkcode TrafficProfile.ipProtocols}) and non-IP frames
  *    `non_ip_flood`. (`http_flood` is the L7 side's family; this L3/L4 classifier never names it.)
@@ -52,7 +60,8 @@
  * ## Sources (needs the statistics)
  *
  * Reflected traffic (amplification, SYN-ACK) comes from real reflectors: never spoofed, never
- * a botnet. Otherwise, with at least 100 distinct sources, the sources are **spoofed** when
+ * a botnet. Connections completed and aborted come from real hosts (a handshake needs the
+ * answer): never spoofed, a botnet with at least 100 sources. Otherwise, with at least 100 distinct sources, the sources are **spoofed** when
  * the top two TTL values hold >= 80% of the packets (hosts at hundreds of addresses cannot all
  * be the same hop count away: one generator is behind them), or there is at least one source
  * per two packets (random addresses each sending about once), or the source entropy is >= 11.5
@@ -140,9 +149,9 @@ export interface Evidence {
   sources?: number;
   /** Shannon entropy of the sources (bits, with statistics). */
   src_ip_entropy?: number;
-  /** Top source port and its share of all packets (percent). */
+  /** Top source port and its share of the statistics' packets (percent). */
   top_src_port?: { port: number; pct: number };
-  /** Top destination port and its share of all packets (percent). */
+  /** Top destination port and its share of the statistics' packets (percent). */
   top_dst_port?: { port: number; pct: number };
   /** Share of IP packets on the one or two most common TTL values (percent). */
   ttl_top_pct?: number;
@@ -249,13 +258,13 @@ export function classify(profile: TrafficProfile): Classification {
   if (bd.background.packets > 0) rule += " (TCP session background set aside)";
 
   const sources = main.length > 0
-    ? judgeSources(stats, main[0].reflection)
+    ? judgeSources(stats, main[0].reflection, main[0].key === "connection")
     : { spoofing: false, botnet: false };
   const evidence = baseEvidence(profile, bd.packets, bd.bytes);
   evidence.summary = summarize(main, bd, v, stats);
   evidence.rule = rule;
   evidence.shares = shares(v, bd, stats);
-  if (stats) addSourceEvidence(evidence, stats, bd.packets);
+  if (stats) addSourceEvidence(evidence, stats);
   if (candidates.length >= 2) {
     evidence.parts = candidates.map((p) => ({
       family: p.family,
@@ -299,12 +308,14 @@ function baseEvidence(profile: TrafficProfile, packets: number, bytes: number): 
   };
 }
 
-function addSourceEvidence(evidence: Evidence, stats: WindowStats, packets: number): void {
+function addSourceEvidence(evidence: Evidence, stats: WindowStats): void {
+  // Ports are counted in the statistics, over all of the span's packets.
+  const total = stats.packets;
   evidence.sources = stats.src_count;
   evidence.src_ip_entropy = stats.src_ip_entropy;
   const src = stats.top_src_ports[0];
-  if (src) evidence.top_src_port = { port: src.port, pct: pct(src.count / packets) };
+  if (src) evidence.top_src_port = { port: src.port, pct: pct(src.count / total) };
   const dst = stats.top_dst_ports[0];
-  if (dst) evidence.top_dst_port = { port: dst.port, pct: pct(dst.count / packets) };
+  if (dst) evidence.top_dst_port = { port: dst.port, pct: pct(dst.count / total) };
   if (stats.ipv4 + stats.ipv6 > 0) evidence.ttl_top_pct = pct(ttlTopShare(stats));
 }

@@ -7,6 +7,7 @@
  */
 
 import { z } from "zod";
+import { canonicalCidr, MAX_LOCAL_NETWORKS } from "../packet/mod.ts";
 
 const nonNegative = z.number().finite().nonnegative();
 const seconds = z.number().finite().min(0.1).max(86400);
@@ -35,6 +36,9 @@ export const DetectionShape = {
   attack_cooldown: seconds.default(30),
   incident_update_seconds: z.number().finite().min(5).max(3600).default(5),
   max_tracked_destinations: z.number().int().min(1).max(1024).default(64),
+  protected_networks: z.array(
+    z.string().refine((s) => canonicalCidr(s) !== null, "expected an address or CIDR"),
+  ).max(MAX_LOCAL_NETWORKS).default([]),
 } satisfies z.ZodRawShape;
 
 /** Detection settings, every key present (the defaults in parentheses). */
@@ -86,4 +90,10 @@ export interface DetectionConfig {
   incident_update_seconds: number;
   /** Destinations tracked one by one, each with its own rates and machine (64). */
   max_tracked_destinations: number;
+  /**
+   * The addresses this agent protects (CIDRs or addresses): traffic to them is inbound, traffic
+   * they send elsewhere is outbound and never opens an incident (`[]`: the capture interface's
+   * own addresses, refreshed every minute; in a replay, every packet counts as inbound).
+   */
+  protected_networks: string[];
 }

@@ -1,11 +1,18 @@
 // The traffic of each target as the detector and the incident machines read it: one-second
 // rates from the rate table (destination rows; the interface is every row summed), the last
-// 300 ms, the bulk-transfer shape, and whether destinations own the interface's excess.
+// 300 ms, the shapes of legitimate traffic, and whether destinations own the interface's excess.
 import { type RateTable, SLOTS } from "../traffic/mod.ts";
-import { formatAddressWords, Vector, VECTOR_COUNT } from "../packet/mod.ts";
+import {
+  completeVectors,
+  formatAddressWords,
+  formatCidr,
+  Vector,
+  VECTOR_COUNT,
+} from "../packet/mod.ts";
 import type { EvidenceWindows } from "./_evidence_windows.ts";
 import type { IncidentMachine, TargetTraffic } from "./incident_machine.ts";
 import { RATE_NAMES } from "./incident.ts";
+import type { NormalMix } from "./_normal_mix.ts";
 
 /** Vector counter behind each thresholded rate (bps is BYTES x 8). */
 const RATE_VECTORS = [
@@ -19,6 +26,53 @@ const RATE_VECTORS = [
 const RATES = RATE_NAMES.length;
 /** Short span (slots) whose rate decides a fast open. */
 const FAST_SLOTS = 3;
+/** Flow shapes: at most this many sources, or the top 3 sending this share. */
+const FEW_SOURCES = 16;
+const TOP3_SHARE = 0.8;
+/** Two-way: the host sends back at least this share of the inbound packets of the protocol. */
+const TWO_WAY_SHARE = 0.1;
+/** Known clients: at least this share of the packets, in a mix this similar to the normal one. */
+const KNOWN_SHARE = 0.9;
+const SAME_MIX = 0.9;
+/** DNS queries read before their names can look random. */
+const RANDOM_NAMES_MIN = 20;
+/** Sessions: completion segments per SYN, most RSTs per SYN, content bytes back per inbound byte. */
+const SEGMENTS_PER_SYN = 3;
+const RST_PER_SYN = 0.25;
+const CONTENT_BACK = 1;
+/** Vectors whose shares make a traffic mix (exclusive categories). */
+const MIX_VECTORS = [
+  Vector.SYN,
+  Vector.SYN_ACK,
+  Vector.ACK,
+  Vector.RST,
+  Vector.FIN,
+  Vector.PSH_ACK,
+  Vector.XMAS,
+  Vector.NULL,
+  Vector.TCP_ANOMALOUS,
+  Vector.UDP_AMP,
+  Vector.DNS_QUERY,
+  Vector.UDP_PLAIN,
+  Vector.ICMP_ECHO,
+  Vector.ICMP_OTHER,
+  Vector.GRE,
+  Vector.OTHER,
+  Vector.FRAGMENTS,
+];
+
+/** How the interface's traffic is spread over destinations (carpet bombing). */
+export interface Spread {
+  /** Tracked destinations each receiving at least 0.5% of the packets. */
+  destinations: number;
+  /** The smallest network holding them all. */
+  prefix: string;
+  /** Share of the packets the busiest of them receives (percent). */
+  top_pct: number;
+}
+
+/** A destination counts in a spread with at least this share of the interface's packets. */
+const SPREAD_SHARE = 0.005;
 
 /**
  * Rates of the targets: rows `0..capacity-1` of the table are destinations, target `capacity`
@@ -31,21 +85,34 @@ export class TargetRates implements TargetTraffic {
   /** Sliding one-second sums of the interface (refreshed by {@linkcode update}). */
   readonly ifaceSums: Float64Array = new Float64Array(VECTOR_COUNT);
   readonly #table: RateTable;
+  /** Sliding one-second sums of what the protected addresses sent out. */
+  readonly #out: Float64Array;
   readonly #evidence: EvidenceWindows;
   readonly #machines: readonly IncidentMachine[];
   readonly #thresholds: Float64Array;
+  readonly #normal: NormalMix;
+  /** The normal second of the outbound traffic (its one target). */
+  readonly #outNormal: NormalMix;
   readonly #iface: number;
+  /** The target's last second minus its normal second (see {@linkcode rise}). */
+  readonly #rise = new Float64Array(VECTOR_COUNT);
 
   constructor(
     table: RateTable,
+    outbound: Float64Array,
     evidence: EvidenceWindows,
     machines: readonly IncidentMachine[],
     thresholds: Float64Array,
+    normal: NormalMix,
+    outNormal: NormalMix,
   ) {
     this.#table = table;
+    this.#out = outbound;
     this.#evidence = evidence;
     this.#machines = machines;
     this.#thresholds = thresholds;
+    this.#normal = normal;
+    this.#outNormal = outNormal;
     this.#iface = table.capacity;
   }
 
@@ -97,28 +164,111 @@ export class TargetRates implements TargetTraffic {
   }
 
   /**
-   * Legitimate bulk transfer shape (>= 90% TCP, >= 90% of it plain ACK / PSH+ACK / FIN
-   * segments, >= 50% of packets 1000 bytes or more, and few sources: at most 16, or the top 3
-   * sending >= 80%) of the last second: the numbers in words, else null.
+   * Legitimate TCP sessions of the last second (a flash crowd): handshakes completed (at least
+   * 3 ACK or data segments per SYN), few aborted (RSTs at most a quarter of the SYNs), and the
+   * host sending content back (outbound bytes at least the inbound ones). The numbers in words,
+   * else null. Needs the outbound traffic (the protected addresses known).
    */
-  bulkShape(): string | null {
-    const s = this.sumsOf(this.row);
+  sessionShape(): string | null {
+    const s = this.#riseOf(this.row);
+    const out = this.#out;
     const packets = s[Vector.PACKETS];
     const tcp = s[Vector.TCP];
-    const plain = s[Vector.ACK] + s[Vector.PSH_ACK] + s[Vector.FIN];
+    const syn = s[Vector.SYN];
+    const segments = s[Vector.ACK] + s[Vector.PSH_ACK] + s[Vector.FIN];
     if (
-      !(packets > 0 && tcp >= 0.9 * packets && plain >= 0.9 * tcp &&
-        s[Vector.LARGE] >= 0.5 * packets)
-    ) {
-      return null;
+      !(packets > 0 && syn > 0 && tcp >= 0.8 * packets && segments >= SEGMENTS_PER_SYN * syn &&
+        s[Vector.RST] <= RST_PER_SYN * syn && out[Vector.BYTES] >= CONTENT_BACK * s[Vector.BYTES])
+    ) return null;
+    return `completed TCP sessions: ${round1(segments / syn)} segments and ` +
+      `${round1(s[Vector.RST] / syn)} RSTs per SYN, ${
+        round1(out[Vector.BYTES] / s[Vector.BYTES])
+      }` +
+      ` bytes sent back per byte received`;
+  }
+
+  /**
+   * Legitimate flows of the last second: a bulk transfer (large TCP data segments from few
+   * sources), a few two-way flows (one protocol from few sources, what the host sends in the
+   * same protocol rising with it), or the host's known clients in their usual mix. Shapes are
+   * read on the rise over the normal second. The numbers in words, else null.
+   */
+  flowShape(): string | null {
+    const all = this.sumsOf(this.row);
+    const known = all[Vector.KNOWN];
+    if (known >= KNOWN_SHARE * all[Vector.PACKETS] && !this.#randomNames()) {
+      const similarity = this.#normal.similarity(this.row, all, MIX_VECTORS);
+      if (similarity >= SAME_MIX) {
+        return `${pct(known, all[Vector.PACKETS])}% from known clients, mix ${
+          pct(similarity, 1)
+        }% like their usual one`;
+      }
     }
-    const shape = `${pct(tcp, packets)}% TCP, ${pct(plain, tcp)}% plain ACK/PSH segments`;
-    const st = this.#evidence.stats(this.row);
-    if (st === null) return shape;
-    const top3 = st.top_src_ips.reduce((n, e) => n + e.count, 0);
-    if (!(st.src_count <= 16 || top3 >= 0.8 * st.packets)) return null;
-    return `${shape}, ${pct(s[Vector.LARGE], packets)}% large, ${st.src_count} sources, ` +
-      `top 3 send ${pct(top3, st.packets)}%`;
+    const s = this.#riseOf(this.row);
+    const packets = s[Vector.PACKETS];
+    if (!(packets > 0)) return null;
+    const tcp = s[Vector.TCP];
+    const udp = s[Vector.UDP];
+    const plain = s[Vector.ACK] + s[Vector.PSH_ACK] + s[Vector.FIN];
+    // (Connections ending may reset: a quarter of other segments is allowed.)
+    const tcpFlow = tcp >= 0.9 * packets && plain >= 0.75 * tcp;
+    const udpFlow = udp >= 0.9 * packets && s[Vector.FRAGMENTS] < 0.1 * packets;
+    if (!tcpFlow && !udpFlow) return null;
+    const few = this.#fewSources();
+    if (few === null) return null;
+    const shape = tcpFlow
+      ? `${pct(tcp, packets)}% TCP, ${pct(plain, tcp)}% plain ACK/PSH segments`
+      : `${pct(udp, packets)}% UDP`;
+    if (tcpFlow && s[Vector.LARGE] >= 0.5 * packets) {
+      return `bulk transfer: ${shape}, ${pct(s[Vector.LARGE], packets)}% large, ${few}`;
+    }
+    // What the host sends back rose too (its usual answers to others do not count).
+    const v = tcpFlow ? Vector.TCP : Vector.UDP;
+    const back = this.#out[v] - this.#outNormal.perSecond(0, v);
+    const inbound = tcpFlow ? tcp : udp;
+    if (back < TWO_WAY_SHARE * inbound) return null;
+    return `two-way flows: ${shape}, ${few}, the host sending back ${pct(back, inbound)}% as many ${
+      tcpFlow ? "TCP" : "UDP"
+    } packets`;
+  }
+
+  /** How the interface's last second is spread over the tracked destinations (null: none). */
+  spread(): Spread | null {
+    const table = this.#table;
+    const total = this.ifaceSums[Vector.PACKETS];
+    if (!(total > 0)) return null;
+    const first = new Uint32Array(4);
+    const differ = new Uint32Array(4);
+    let count = 0, top = 0;
+    for (let row = 0; row < this.#iface; row++) {
+      const n = table.sums[row * VECTOR_COUNT + Vector.PACKETS];
+      if (!table.used[row] || n < SPREAD_SHARE * total) continue;
+      for (let w = 0; w < 4; w++) {
+        const word = table.keys[row * 4 + w] >>> 0;
+        if (count === 0) first[w] = word;
+        else differ[w] |= first[w] ^ word;
+      }
+      count++;
+      if (n > top) top = n;
+    }
+    if (count === 0) return null;
+    const v6 = !(first[0] === 0 && first[1] === 0 && first[2] === 0xffff && differ[2] === 0);
+    let bits = 0;
+    for (let w = 0; w < 4 && bits === 32 * w; w++) bits += Math.clz32(differ[w]);
+    const prefix = Math.max(0, v6 ? bits : bits - 96);
+    for (let w = 0; w < 4; w++) {
+      const keep = Math.max(0, Math.min(32, bits - 32 * w));
+      first[w] = keep === 0
+        ? 0
+        : keep === 32
+        ? first[w]
+        : (first[w] & ~(0xffffffff >>> keep)) >>> 0;
+    }
+    return {
+      destinations: count,
+      prefix: formatCidr({ v6, words: first, prefix }),
+      top_pct: pct(top, total),
+    };
   }
 
   /** Rate `k` over the last {@linkcode FAST_SLOTS} slots, in multiples of its threshold. */
@@ -129,8 +279,45 @@ export class TargetRates implements TargetTraffic {
       : this.#table.recent(this.row, v, FAST_SLOTS);
     return (sum * SLOTS) / FAST_SLOTS * (k === 1 ? 8 : 1) / this.#thresholds[k];
   }
+
+  /** Whether the target's DNS queries look random (most names distinct): never usual. */
+  #randomNames(): boolean {
+    const dns = this.#evidence.stats(this.row)?.dns;
+    return dns !== undefined && dns.total >= RANDOM_NAMES_MIN && dns.unique >= 0.5 * dns.total;
+  }
+
+  /**
+   * The last second of target `i` minus its normal second, each counter at least 0 (the
+   * derived totals summed again): what rose. The last second itself while the normal one is
+   * not learned.
+   */
+  #riseOf(i: number): Float64Array {
+    const rise = this.#rise;
+    rise.set(this.sumsOf(i));
+    if (this.#normal.subtractFrom(i, rise)) completeVectors(rise, 0);
+    return rise;
+  }
+
+  /**
+   * "N sources, top 3 send P%" when the target's rise comes from few sources: at most
+   * {@linkcode FEW_SOURCES}, or the top 3 sending most of the packets above normal; else null.
+   */
+  #fewSources(): string | null {
+    const st = this.#evidence.stats(this.row);
+    if (st === null) return null;
+    const top3 = st.top_src_ips.slice(0, 3).reduce((n, e) => n + e.count, 0);
+    // The top 3 send most of the packets, or most of the rise when it is most of them.
+    const rise = st.packets - this.#normal.perSecond(this.row) * st.seconds;
+    const base = rise >= 0.5 * st.packets ? rise : st.packets;
+    if (!(st.src_count <= FEW_SOURCES || top3 >= TOP3_SHARE * base)) return null;
+    return `${st.src_count} sources, top 3 send ${pct(top3, st.packets)}%`;
+  }
 }
 
 function pct(n: number, of: number): number {
   return of > 0 ? Math.round((1000 * n) / of) / 10 : 0;
+}
+
+function round1(x: number): number {
+  return Math.round(x * 10) / 10;
 }

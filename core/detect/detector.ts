@@ -16,7 +16,13 @@
 import { Baseline, BASELINE_METRICS } from "./baseline.ts";
 import type { DetectionConfig } from "../config/mod.ts";
 import { type PacketMeta, Vector, VECTOR_COUNT } from "../packet/mod.ts";
-import { Incident, type IncidentEvent, type IncidentEventKind, RATE_NAMES } from "./incident.ts";
+import {
+  Incident,
+  type IncidentEvent,
+  type IncidentEventKind,
+  isoTime,
+  RATE_NAMES,
+} from "./incident.ts";
 import {
   IncidentMachine,
   MachineState,
@@ -24,11 +30,12 @@ import {
   TARGET_STATE_NAMES,
   type TargetState,
 } from "./incident_machine.ts";
-import { deterministicUuid } from "../sketch/mod.ts";
+import { deterministicUuid, RecentAddresses } from "../sketch/mod.ts";
 import { Thresholds } from "./thresholds.ts";
 import { type PacketAnalyzer, RateTable, SLOT_US, SLOTS, type Window } from "../traffic/mod.ts";
 import { EvidenceWindows } from "./_evidence_windows.ts";
 import { TargetRates } from "./_target_rates.ts";
+import { NormalMix } from "./_normal_mix.ts";
 
 /** Options of a {@linkcode Detector}. */
 export interface DetectorOptions {
@@ -40,6 +47,20 @@ export interface DetectorOptions {
   idSeed?: string;
   /** Hour-of-day profile offset (local time = UTC + this). */
   utcOffsetMinutes?: number;
+  /** Hears when a suspected target is held back because its traffic looks legitimate. */
+  onHeld?: (notice: HeldNotice) => void;
+}
+
+/** A suspected target not opened (yet) because its traffic looks legitimate. */
+export interface HeldNotice {
+  /** Always `"held"`. */
+  type: "held";
+  /** `"interface"` or the destination address. */
+  target: string;
+  /** Packet time of the decision, ISO-8601 UTC. */
+  at: string;
+  /** Why, with the numbers. */
+  reason: string;
 }
 
 /** What one target's rates look like now (for status and metrics). */
@@ -56,11 +77,17 @@ export interface TargetStatus {
   thresholds: Record<string, number | null>;
   /** The open incident's id, or null. */
   incident: string | null;
+  /** Why a suspected target is held back (legitimate-looking traffic), or null. */
+  held: string | null;
 }
 
 const RATES = RATE_NAMES.length;
 /** Longest packet-time gap (s) filled with idle seconds for the baseline. */
 const MAX_IDLE_FILL_SECONDS = 300;
+/** An interface incident over at least this many destinations is a carpet bombing. */
+const CARPET_DESTINATIONS = 4;
+/** Seconds of packet time per generation of known clients (kept one to two generations). */
+const KNOWN_GENERATION_SECONDS = 900;
 
 /**
  * Detects floods in a stream of decoded packets and emits incident events. Every 100 ms of
@@ -91,8 +118,19 @@ export class Detector implements PacketAnalyzer {
 
   #cfg: DetectionConfig;
   readonly #onEvent: (event: IncidentEvent) => void;
+  readonly #onHeld: ((notice: HeldNotice) => void) | null;
   readonly #idSeed: string;
   readonly #table: RateTable;
+  /** What the protected addresses sent out (all in its shared row). */
+  readonly #out = new RateTable(0);
+  /** Sources the protected addresses answered while calm (the known clients). */
+  readonly #known = new RecentAddresses();
+  /** Whether outbound traffic was seen (else no source can be known: skip the lookups). */
+  #twoWay = false;
+  /** No target suspected or under attack: known clients and normal mixes are learned. */
+  #calm = true;
+  readonly #normal: NormalMix;
+  readonly #outNormal = new NormalMix(1);
   readonly #thresholdsOf: Thresholds;
   /** One machine per tracked row, the interface's last; their incidents and pending counts. */
   readonly #machines: IncidentMachine[];
@@ -119,6 +157,7 @@ export class Detector implements PacketAnalyzer {
   constructor(config: DetectionConfig, options: DetectorOptions) {
     this.#cfg = config;
     this.#onEvent = options.onEvent;
+    this.#onHeld = options.onHeld ?? null;
     this.#idSeed = options.idSeed ?? "";
     this.baseline = options.baseline ??
       new Baseline({
@@ -134,7 +173,16 @@ export class Detector implements PacketAnalyzer {
     this.#iface = capacity;
     this.#evidence = new EvidenceWindows(capacity + 1);
     this.#countdown = this.#evidence.countdown;
-    this.#traffic = new TargetRates(this.#table, this.#evidence, this.#machines, this.#thresholds);
+    this.#normal = new NormalMix(capacity + 1);
+    this.#traffic = new TargetRates(
+      this.#table,
+      this.#out.sums,
+      this.#evidence,
+      this.#machines,
+      this.#thresholds,
+      this.#normal,
+      this.#outNormal,
+    );
   }
 
   /**
@@ -154,13 +202,27 @@ export class Detector implements PacketAnalyzer {
     return later;
   }
 
-  /** Counts one decoded packet (per packet: allocation-free outside state changes). */
+  /**
+   * Counts one decoded packet (per packet: allocation-free outside state changes). Outbound
+   * packets (`meta.outbound`) only feed the two-way accounting and the known clients.
+   */
   add(meta: PacketMeta): void {
     // Small on purpose, so the pipeline inlines it.
     if (meta.tsUs >= this.#slotEndUs) this.advance(meta.tsUs);
+    if (meta.outbound) {
+      this.#addOutbound(meta);
+      return;
+    }
     const row = this.#table.add(meta);
+    if (this.#twoWay && this.#known.has(meta.src)) this.#table.countKnown(row);
     const countdown = this.#countdown;
     if (countdown[row] !== 0 && --countdown[row] === 0) this.#evidence.add(row, meta);
+  }
+
+  #addOutbound(meta: PacketMeta): void {
+    this.#out.addShared(meta);
+    this.#twoWay = true;
+    if (this.#calm) this.#known.add(meta.dst);
   }
 
   /**
@@ -222,6 +284,7 @@ export class Detector implements PacketAnalyzer {
           RATE_NAMES.map((n, k) => [n, Number.isFinite(th[k]) ? th[k] : null]),
         ),
         incident: this.#incidents[i]?.id ?? null,
+        held: m.state === MachineState.SUSPECTED && m.held !== "" ? m.held : null,
       });
     }
     return out;
@@ -274,6 +337,8 @@ export class Detector implements PacketAnalyzer {
       for (let v = 0; v < VECTOR_COUNT; v++) into[v] += counts[v];
     }
     table.rotate();
+    this.#out.finishSlot();
+    this.#out.rotate();
     this.#traffic.update();
     if (this.#slotNo % SLOTS === 0) this.#second(tUs);
     // Destinations first: the interface machine defers to a destination carrying the excess.
@@ -281,6 +346,7 @@ export class Detector implements PacketAnalyzer {
       if (table.used[i] || this.#machines[i].state !== MachineState.IDLE) this.#evaluate(i, tUs);
     }
     this.#evaluate(this.#iface, tUs);
+    this.#calm = this.#baselineOpen();
   }
 
   /** Per second of packet time: baselines, velocity curves, destination eviction. */
@@ -295,7 +361,13 @@ export class Detector implements PacketAnalyzer {
       if (!this.#table.used[row] || this.#machines[row].state !== MachineState.IDLE) continue;
       this.#traffic.load(row, this.#rates);
       this.#thresholdsOf.learn(row, this.#rates);
+      this.#normal.learn(row, this.#traffic.sumsOf(row));
     }
+    if (this.#calm) {
+      this.#normal.learn(this.#iface, this.#traffic.ifaceSums);
+      this.#outNormal.learn(0, this.#out.sums);
+    }
+    if (Math.floor(tSec) % KNOWN_GENERATION_SECONDS === 0) this.#known.rotate();
     for (let i = 0; i <= this.#iface; i++) {
       const inc = this.#incidents[i];
       if (inc) {
@@ -310,7 +382,9 @@ export class Detector implements PacketAnalyzer {
       const quiet = Math.max(10, this.#cfg.min_pps_threshold / 100);
       if (this.#table.evictQuiet(4, quiet) > 0) {
         for (let row = 0; row < this.#iface; row++) {
-          if (!this.#table.used[row]) this.#thresholdsOf.forget(row);
+          if (this.#table.used[row]) continue;
+          this.#thresholdsOf.forget(row);
+          this.#normal.forget(row);
         }
       }
     }
@@ -339,7 +413,17 @@ export class Detector implements PacketAnalyzer {
       }
     }
     this.#traffic.row = i;
-    this.#act(i, this.#machines[i].step(this.#cfg, tUs, ratio, trigger, this.#traffic), tUs);
+    const m = this.#machines[i];
+    const wasHeld = m.held;
+    this.#act(i, m.step(this.#cfg, tUs, ratio, trigger, this.#traffic), tUs);
+    if (wasHeld === "" && m.held !== "" && m.state === MachineState.SUSPECTED) {
+      this.#onHeld?.({
+        type: "held",
+        target: this.#traffic.label(i),
+        at: isoTime(tUs),
+        reason: m.held,
+      });
+    }
   }
 
   /** Carries out what target `i`'s machine decided at `tUs`. */
@@ -386,6 +470,7 @@ export class Detector implements PacketAnalyzer {
       },
       rule: m.rule,
       thresholds,
+      normal: this.#normal.copy(i),
       baseline: i === this.#iface && this.baseline.ready
         ? { pps: this.baseline.mean(0), bps: this.baseline.mean(1) }
         : { pps: 0, bps: 0 },
@@ -427,10 +512,18 @@ export class Detector implements PacketAnalyzer {
     }
   }
 
-  /** The `kind` event of target `i`'s incident, classified on everything seen so far. */
+  /**
+   * The `kind` event of target `i`'s incident, classified on everything seen so far. An
+   * interface incident spread over several destinations (carpet bombing) says so.
+   */
   #event(i: number, kind: IncidentEventKind, atUs: number, endedUs?: number): IncidentEvent {
     const stats = this.#evidence.stats(i);
-    return this.#incidents[i]!.event(kind, stats, this.#lastTickUs, atUs, endedUs);
+    const inc = this.#incidents[i]!;
+    if (i === this.#iface) {
+      const spread = this.#traffic.spread();
+      if (spread !== null && spread.destinations >= CARPET_DESTINATIONS) inc.spread = spread;
+    }
+    return inc.event(kind, stats, this.#lastTickUs, atUs, endedUs);
   }
 
   #emit(event: IncidentEvent): void {

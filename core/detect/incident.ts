@@ -6,7 +6,7 @@
  */
 
 import { type Classification, classify } from "../classify/mod.ts";
-import { Vector, VECTOR_COUNT } from "../packet/mod.ts";
+import { completeVectors, Vector, VECTOR_COUNT } from "../packet/mod.ts";
 import type { WindowStats } from "../traffic/mod.ts";
 
 /** The rates a threshold applies to, in this order everywhere (thresholds, baselines). */
@@ -39,6 +39,15 @@ export class Incident {
   readonly thresholds: Float64Array;
   /** Baseline pps and bps at open (0 while the baseline was not ready). */
   readonly baseline: { pps: number; bps: number };
+  /**
+   * The target's normal vector counters per second before the incident (null: not learned).
+   * The classification reads what rose above them: the vectors minus this times the seconds.
+   */
+  readonly normal: Float64Array | null;
+  /** How an interface incident is spread over destinations (carpet bombing), when it is. */
+  spread: { destinations: number; prefix: string; top_pct: number } | null = null;
+  /** The excess classified last (vectors minus the normal traffic of the span). */
+  readonly excess: Float64Array = new Float64Array(VECTOR_COUNT);
   /** Vector counters of the target's traffic since it first went over a threshold. */
   readonly vectors: Float64Array = new Float64Array(VECTOR_COUNT);
   /** Seconds whose statistics came from the target's own packets. */
@@ -68,6 +77,7 @@ export class Incident {
     trigger: Incident["trigger"];
     rule: string;
     thresholds: Float64Array;
+    normal?: Float64Array | null;
     baseline: { pps: number; bps: number };
   }) {
     this.id = init.id;
@@ -78,6 +88,7 @@ export class Incident {
     this.rule = init.rule;
     this.thresholds = init.thresholds;
     this.baseline = init.baseline;
+    this.normal = init.normal ?? null;
   }
 
   /**
@@ -91,12 +102,49 @@ export class Incident {
     atUs: number,
     endedUs?: number,
   ): IncidentEvent {
+    const seconds = Math.max((nowUs - this.startedUs) / 1e6, 0.1);
     this.classification = classify({
-      vectors: this.vectors,
-      seconds: Math.max((nowUs - this.startedUs) / 1e6, 0.1),
+      vectors: this.#excessOver(seconds),
+      seconds,
       stats: stats ?? undefined,
     });
+    const spread = this.spread;
+    if (spread !== null) {
+      this.classification.evidence.summary += `, spread over ${spread.destinations} ` +
+        `destinations in ${spread.prefix}, the busiest receiving ${spread.top_pct}% ` +
+        `(carpet bombing)`;
+    }
     return incidentEvent(this, kind, stats, atUs, endedUs);
+  }
+
+  /**
+   * The vectors minus `seconds` of normal traffic, each counter at least 0 (the derived totals
+   * summed again); the vectors themselves when the normal traffic is not known, or when
+   * nothing would be left.
+   */
+  #excessOver(seconds: number): Float64Array {
+    const out = this.excess;
+    const normal = this.normal;
+    out.set(this.vectors);
+    if (normal === null) return out;
+    for (let v = 0; v < VECTOR_COUNT; v++) {
+      out[v] = Math.max(0, this.vectors[v] - normal[v] * seconds);
+    }
+    completeVectors(out, 0);
+    // Size classes and categories were clamped apart: the packets are the larger count, the
+    // size classes scaled to it.
+    const categories = out[Vector.TCP] + out[Vector.UDP] + out[Vector.ICMP] + out[Vector.GRE] +
+      out[Vector.OTHER] + out[Vector.MALFORMED];
+    const sized = out[Vector.PACKETS];
+    if (categories > sized && sized > 0) {
+      const k = categories / sized;
+      out[Vector.SMALL] *= k;
+      out[Vector.MID] *= k;
+      out[Vector.LARGE] *= k;
+      out[Vector.PACKETS] = categories;
+    }
+    if (!(out[Vector.PACKETS] > 0)) out.set(this.vectors);
+    return out;
   }
 
   /** Records one second's rates (peaks and the velocity curve). */
@@ -197,6 +245,9 @@ function incidentEvent(
         URG: stats.tcp_flags.URG,
       }
       : {},
+    dns_query_stats: stats?.dns
+      ? { total: stats.dns.total, unique: stats.dns.unique, top: stats.dns.top }
+      : { total: 0, unique: 0, top: [] },
     pkt_length_histogram: stats?.pkt_len_hist ?? {},
     ttl_distribution: stats?.ttl ?? {},
     velocity_curve: incident.velocity.slice(),
@@ -204,6 +255,11 @@ function incidentEvent(
     stats_sample_every: incident.ownSeconds > 0 ? incident.sampleEvery : 1,
     ioc_hits: [],
     evidence: c?.evidence ?? null,
+    spread: incident.spread,
+    classified_excess: incident.normal === null ? null : {
+      packets: incident.excess[Vector.PACKETS],
+      normal_pps: round1(incident.normal[Vector.PACKETS]),
+    },
   };
   if (event === "resolve") payload.duration_seconds = payload.duration;
   return payload;

@@ -53,16 +53,25 @@ export interface TargetTraffic {
    */
   explainedElsewhere(trigger: number): boolean;
   /**
-   * When the target's last second looks like a legitimate bulk transfer, the numbers that say
-   * so in words; else null.
+   * When the target's last second looks like legitimate TCP sessions (handshakes completed,
+   * content flowing back: a flash crowd), the numbers that say so in words; else null.
    */
-  bulkShape(): string | null;
+  sessionShape(): string | null;
+  /**
+   * When the target's last second looks like legitimate flows (a bulk transfer, a few two-way
+   * flows, known clients in their usual mix), the numbers that say so in words; else null.
+   */
+  flowShape(): string | null;
   /** Rate `trigger` over the last 300 ms, in multiples of its threshold. */
   shortRatio(trigger: number): number;
 }
 
 /** A flood at exactly the fast multiple may count a packet less in a short span's slots. */
 const FAST_TOLERANCE = 0.97;
+/** Once held as legitimate, attack-shaped seconds before a fast open (a shape may flicker). */
+const HELD_SETTLE_SECONDS = 1;
+/** Seconds between two evaluations (one slot of the rate table). */
+const EVALUATION_SECONDS = 0.1;
 
 /**
  * One target's incident machine: idle -> suspected -> active <-> holddown -> cooldown -> idle.
@@ -70,10 +79,17 @@ const FAST_TOLERANCE = 0.97;
  *
  * - Idle: a rate over its threshold makes the target suspected, unless the interface's excess
  *   is explained by destinations ({@linkcode TargetTraffic.explainedElsewhere}).
- * - Suspected: back to idle as soon as no rate is over. Traffic shaped like a bulk transfer
- *   opens only after `bulk_confirm_seconds` over, and the rule says it was opened anyway. Other
- *   traffic opens at once when its rate over the last 300 ms is at least `fast_open_multiple`
- *   x the threshold (3% allowance for slot edges), else after `confirm_seconds` over.
+ * - Suspected: back to idle as soon as no rate is over. Traffic shaped like legitimate TCP
+ *   sessions ({@linkcode TargetTraffic.sessionShape}) never opens while it keeps that shape
+ *   ({@linkcode held} says why). Traffic shaped like legitimate flows
+ *   ({@linkcode TargetTraffic.flowShape}) opens only after `bulk_confirm_seconds` over, and the
+ *   rule says it was opened anyway. Other traffic opens at once when its rate over the last
+ *   300 ms is at least `fast_open_multiple` x the threshold (3% allowance for slot edges; once
+ *   held as legitimate, only after 1 s of attack-shaped traffic, as shapes flicker); else
+ *   once its excess over the threshold, summed over the evaluations, reaches
+ *   `confirm_seconds / 3` threshold-seconds (1.5x opens after about 2 s of it, 2x after 1 s,
+ *   with the defaults), and at the latest after `confirm_seconds` of attack-shaped traffic
+ *   over (seconds held as legitimate do not count).
  * - Active: any rate over its threshold keeps it active; none over moves it to holddown, and
  *   `attack_holddown` seconds after the last second over it resolves into cooldown.
  * - Active or holddown: an update is due every `incident_update_seconds`.
@@ -90,6 +106,12 @@ export class IncidentMachine {
   trigger = 0;
   /** Why the incident opened, in words (set by an {@linkcode MachineStep.OPEN}). */
   rule = "";
+  /** Why a suspected target was not opened (its legitimate shape), or "". */
+  held = "";
+  /** Excess over the threshold summed over the attack-shaped evaluations (threshold-seconds). */
+  excess = 0;
+  /** Seconds of attack-shaped evaluations (not held) since the target was suspected. */
+  attackSeconds = 0;
   /** Packet time (µs) of the last evaluation with a rate over its threshold while open. */
   lastOverUs = 0;
   /** Packet time (µs) of the last open or update event. */
@@ -119,6 +141,9 @@ export class IncidentMachine {
         this.state = MachineState.SUSPECTED;
         this.overSinceUs = tUs;
         this.trigger = trigger;
+        this.excess = 0;
+        this.attackSeconds = 0;
+        this.held = "";
         return MachineStep.SUSPECT;
       case MachineState.SUSPECTED:
         if (!over) {
@@ -180,30 +205,48 @@ export class IncidentMachine {
     this.cooldownUntilUs = 0;
     this.trigger = 0;
     this.rule = "";
+    this.held = "";
+    this.excess = 0;
+    this.attackSeconds = 0;
   }
 
   /** Suspected: opens now, or keeps waiting, by the traffic's shape. */
   #confirm(cfg: DetectionConfig, tUs: number, ratio: number, traffic: TargetTraffic): number {
     const over = (tUs - this.overSinceUs) / 1e6;
     const name = RATE_NAMES[this.trigger];
-    const bulk = traffic.bulkShape();
-    if (bulk !== null) {
+    const session = traffic.sessionShape();
+    if (session !== null) {
+      this.held = `not opened: ${name} over threshold but shaped like legitimate sessions ` +
+        `(${session})`;
+      return MachineStep.NONE;
+    }
+    const flow = traffic.flowShape();
+    if (flow !== null) {
+      this.held = `not opened yet: ${name} over threshold but shaped like legitimate flows ` +
+        `(${flow})`;
       if (over < cfg.bulk_confirm_seconds) return MachineStep.NONE;
       return this.#open(
         tUs,
-        `sustained: ${name} over threshold for ${
-          over.toFixed(1)
-        } s although shaped like a bulk transfer (${bulk})`,
+        `sustained: ${name} over threshold for ${over.toFixed(1)} s although shaped like ` +
+          `legitimate flows (${flow})`,
       );
     }
     const fast = traffic.shortRatio(this.trigger);
-    if (fast >= cfg.fast_open_multiple * FAST_TOLERANCE) {
+    const settled = this.held === "" || this.attackSeconds >= HELD_SETTLE_SECONDS - 1e-9;
+    if (settled && fast >= cfg.fast_open_multiple * FAST_TOLERANCE) {
       return this.#open(tUs, `fast: ${name} at ${fast.toFixed(1)}x threshold over the last 300 ms`);
     }
-    if (over >= cfg.confirm_seconds) {
+    this.excess += (ratio - 1) * EVALUATION_SECONDS;
+    this.attackSeconds += EVALUATION_SECONDS;
+    // (Sums of tenths carry rounding: a billionth of slack.)
+    if (
+      this.excess >= cfg.confirm_seconds / 3 - 1e-9 ||
+      this.attackSeconds >= cfg.confirm_seconds - 1e-9
+    ) {
       return this.#open(
         tUs,
-        `confirmed: ${name} over threshold (${ratio.toFixed(1)}x) for ${over.toFixed(1)} s`,
+        `confirmed: ${name} over threshold (${ratio.toFixed(1)}x) for ${over.toFixed(1)} s, ` +
+          `excess ${this.excess.toFixed(2)} threshold-seconds`,
       );
     }
     return MachineStep.NONE;

@@ -12,7 +12,7 @@ import { RATE_NAMES } from "./incident.ts";
 /** Half-life (s) of a destination's decaying high-water mark (its own baseline). */
 export const DEST_HALF_LIFE_SECONDS = 600;
 /** Seconds a destination must be tracked before its own marks count. */
-export const DEST_READY_SECONDS = 300;
+export const DEST_READY_SECONDS = 120;
 
 const RATES = RATE_NAMES.length;
 const DECAY = Math.pow(0.5, 1 / DEST_HALF_LIFE_SECONDS);

@@ -10,6 +10,8 @@ export * from "./address.ts";
 export * from "./byte_copier.ts";
 export * from "./cidr.ts";
 export * from "./decode.ts";
+export * from "./dns_question.ts";
+export * from "./local_networks.ts";
 export * from "./packet.ts";
 export * from "./packet_ring.ts";
 export * from "./pcap_format.ts";

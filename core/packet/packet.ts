@@ -157,6 +157,11 @@ export class PacketMeta {
    * detection does not sort the packet again; a meta filled by hand gets it from `vectorOf()`.
    */
   vector = 0;
+  /**
+   * Sent by a protected address to an outside one (set by the pipeline from its
+   * `LocalNetworks`; false when none are known): counted apart from inbound traffic.
+   */
+  outbound = false;
   /** The packet inside a GRE tunnel (preallocated; valid when `hasInner`). Null on inner metas. */
   readonly inner: PacketMeta | null;
 
@@ -199,6 +204,7 @@ export class PacketMeta {
     this.greProtocol = 0;
     this.hasInner = false;
     this.vector = 0;
+    this.outbound = false;
   }
 }
 

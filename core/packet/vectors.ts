@@ -107,8 +107,13 @@ export const Vector = {
   ICMP_OTHER: 27,
   /** Frames the decoder rejected. */
   MALFORMED: 28,
+  /**
+   * Packets from sources the protected host answered while calm (counted by the detector's
+   * rate table only, in addition to their category; see `RateTable.countKnown`).
+   */
+  KNOWN: 29,
   /** First of the per-service amplification counters, in {@linkcode AMPLIFICATION_SERVICES} order. */
-  AMP_FIRST: 29,
+  AMP_FIRST: 30,
 } as const;
 
 /** Number of counters in one vector block. */

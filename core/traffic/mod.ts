@@ -6,6 +6,7 @@
  * @module
  */
 
+export * from "./dns_names.ts";
 export * from "./pipeline.ts";
 export * from "./rate_table.ts";
 export * from "./window.ts";

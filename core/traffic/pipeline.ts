@@ -1,12 +1,21 @@
 /**
- * The per-packet path: decode each frame into the one reused {@linkcode PacketMeta}, count it
- * in the current one-second window and hand it to the detector. Sources (files, libpcap, live) all feed it, so
+ * The per-packet path: decode each frame into the one reused {@linkcode PacketMeta}, mark it
+ * outbound when a protected address sends it out, count it in the current one-second window and
+ * hand it to the detector. Sources (files, libpcap, live) all feed it, so
  * replay and live capture run the same code.
  *
  * @module
  */
 
-import { decode, PacketMeta, type PacketSink } from "../packet/mod.ts";
+import {
+  decode,
+  DnsQuestion,
+  IpProto,
+  LocalNetworks,
+  PacketMeta,
+  type PacketSink,
+  readDnsQuestion,
+} from "../packet/mod.ts";
 import type { Window } from "./window.ts";
 import { Windower } from "./windower.ts";
 
@@ -35,6 +44,8 @@ export interface PipelineOptions {
   maxGapSeconds?: number;
   /** Flood detection on the same packets (none: windows only). */
   detector?: PacketAnalyzer;
+  /** The protected addresses (default: none known, every packet inbound). */
+  local?: LocalNetworks;
 }
 
 /**
@@ -68,13 +79,20 @@ export class Pipeline implements PacketSink {
   lastTsUs: number = -1;
   /** The reused decoded packet (valid during a sink call). */
   readonly meta: PacketMeta = new PacketMeta();
+  /**
+   * The protected addresses: a packet from one of them to an outside address is outbound
+   * (`meta.outbound`). Change them with `local.set()` at any time (interface addresses move).
+   */
+  readonly local: LocalNetworks;
   readonly #windower: Windower;
   readonly #detector: PacketAnalyzer | null;
+  readonly #question = new DnsQuestion();
 
   /** `onWindow` receives each closed window; it is reused afterwards. */
   constructor(onWindow: (window: Window) => void, options: PipelineOptions = {}) {
     const detector = options.detector ?? null;
     this.#detector = detector;
+    this.local = options.local ?? new LocalNetworks();
     this.#windower = new Windower(
       detector === null ? onWindow : (window) => {
         detector.window(window);
@@ -99,11 +117,16 @@ export class Pipeline implements PacketSink {
     meta.wireLen = wireLen;
     meta.capLen = capLen;
     if (!decode(buf, offset, capLen, linktype, meta)) this.malformed++;
+    else if (this.local.size !== 0) meta.outbound = this.local.isOutbound(meta.src, meta.dst);
     this.packets++;
     this.bytes += wireLen;
     if (this.firstTsUs < 0) this.firstTsUs = tsUs;
     if (tsUs > this.lastTsUs) this.lastTsUs = tsUs;
     this.#windower.add(meta);
+    if (
+      meta.dstPort === 53 && meta.protocol === IpProto.UDP && !meta.outbound &&
+      readDnsQuestion(buf, meta.payloadOffset, meta.payloadLen, this.#question)
+    ) this.#windower.window.addDns(buf, this.#question);
     if (this.#detector !== null) this.#detector.add(meta);
   }
 

@@ -52,6 +52,8 @@ export class RateTable {
   readonly #kinds: Int32Array;
   /** Bytes of each row in the slot being counted (floats: exact to 2^53 bytes a slot). */
   readonly #bytes: Float64Array;
+  /** Packets of each row from known sources in the slot being counted. */
+  readonly #known: Int32Array;
 
   readonly #index: Int32Array;
   readonly #mask: number;
@@ -77,6 +79,7 @@ export class RateTable {
     this.counters = new Float64Array((capacity + 1) * RING * VECTOR_COUNT);
     this.#kinds = new Int32Array((capacity + 1) * KIND_COUNT);
     this.#bytes = new Float64Array(capacity + 1);
+    this.#known = new Int32Array(capacity + 1);
     this.sums = new Float64Array((capacity + 1) * VECTOR_COUNT);
     this.keys = new Int32Array(capacity * 4);
     this.used = new Uint8Array(capacity);
@@ -104,6 +107,18 @@ export class RateTable {
     this.#kinds[row * KIND_COUNT + packetKind(meta)]++;
     this.#bytes[row] += meta.wireLen;
     return row;
+  }
+
+  /** Counts a packet in the shared row without looking its destination up (outbound traffic). */
+  addShared(meta: PacketMeta): void {
+    const row = this.capacity;
+    this.#kinds[row * KIND_COUNT + packetKind(meta)]++;
+    this.#bytes[row] += meta.wireLen;
+  }
+
+  /** The packet just counted in `row` came from a known source (`Vector.KNOWN`). */
+  countKnown(row: number): void {
+    this.#known[row]++;
   }
 
   /** The row of a destination that is neither remembered one; it replaces the older one. */
@@ -147,6 +162,8 @@ export class RateTable {
       addKinds(this.#kinds, row * KIND_COUNT, this.counters, base);
       this.counters[base + Vector.BYTES] += this.#bytes[row];
       this.#bytes[row] = 0;
+      this.counters[base + Vector.KNOWN] += this.#known[row];
+      this.#known[row] = 0;
       completeVectors(this.counters, base);
     }
   }
@@ -217,6 +234,7 @@ export class RateTable {
     this.sums.fill(0);
     this.#kinds.fill(0);
     this.#bytes.fill(0);
+    this.#known.fill(0);
   }
 
   /**
@@ -305,6 +323,8 @@ export class RateTable {
     }
     this.#bytes[shared] += this.#bytes[row];
     this.#bytes[row] = 0;
+    this.#known[shared] += this.#known[row];
+    this.#known[row] = 0;
     this.#forget(row);
   }
 

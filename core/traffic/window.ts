@@ -13,7 +13,8 @@ import {
   SpaceSaving,
   type SpaceSavingEntry,
 } from "../sketch/mod.ts";
-import { formatAddressWords, Fragment, type PacketMeta } from "../packet/mod.ts";
+import { type DnsQuestion, formatAddressWords, Fragment, type PacketMeta } from "../packet/mod.ts";
+import { DnsNames } from "./dns_names.ts";
 import {
   type PacketLengthHistogram,
   type ProtocolCounter,
@@ -53,7 +54,9 @@ const C_IPV6 = 4;
 const C_NON_IP = 5;
 const C_FRAG_FIRST = 6;
 const C_FRAG_NON_FIRST = 7;
-const C_COUNT = 8;
+const C_OUT_PACKETS = 8;
+const C_OUT_BYTES = 9;
+const C_COUNT = 10;
 // Then the per-class, per-flags, per-TTL and per-length counters, in one layout for the
 // integer counters a packet increments and the float totals they are folded into.
 const PROTO_PACKETS = C_COUNT;
@@ -94,6 +97,9 @@ const FRAG_NON_FIRST = Fragment.NON_FIRST;
  * A window is reused across seconds with {@linkcode reset}. Consecutive packets from one
  * source (to one destination) are counted as a run and folded into the sketches when it
  * ends, so floods from one host cost little; the results are the same as packet by packet.
+ *
+ * Packets marked outbound (`PacketMeta.outbound`) only add to the `outbound` counters: every
+ * other statistic describes the traffic towards the protected addresses.
  *
  * Ports are counted exactly (65536 counters each way). Sketches: distinct sources are a
  * HyperLogLog of precision 14 (about 0.8% standard error); top-K tables of addresses are
@@ -142,6 +148,7 @@ export class Window {
   #dstW3 = 0;
   readonly #srcPorts = new PortCounts();
   readonly #dstPorts = new PortCounts();
+  readonly #dns = new DnsNames();
 
   /** Creates an empty window starting at 0 and covering 1 second. */
   constructor(options: WindowOptions = {}) {
@@ -151,7 +158,7 @@ export class Window {
     this.#topDst = new SpaceSaving(topK);
   }
 
-  /** Frames counted so far (decodable or not). */
+  /** Inbound frames counted so far (decodable or not; outbound ones are counted apart). */
   get packets(): number {
     return this.#total[C_PACKETS] + this.#hot[C_PACKETS];
   }
@@ -169,6 +176,12 @@ export class Window {
     // The integer counters take up to 65535 bytes of a packet, the totals the rest (never,
     // on real links).
     const low = len & 0xffff;
+    if (meta.outbound) {
+      c[C_OUT_PACKETS]++;
+      c[C_OUT_BYTES] += low;
+      if (low !== len) this.#total[C_OUT_BYTES] += len - low;
+      return;
+    }
     c[C_PACKETS]++;
     c[C_BYTES] += low;
     if (low !== len) this.#total[C_BYTES] += len - low;
@@ -245,6 +258,11 @@ export class Window {
     }
   }
 
+  /** Counts the DNS query `q` of the packet just added (its bytes in `buf`). */
+  addDns(buf: Uint8Array, q: DnsQuestion): void {
+    this.#dns.add(buf, q);
+  }
+
   /** Folds the current source-address run into the entropy buckets and top-K table. */
   #flushSrc(): void {
     const run = this.#srcRun;
@@ -295,6 +313,7 @@ export class Window {
     this.#topDst.merge(other.#topDst);
     this.#srcPorts.merge(other.#srcPorts);
     this.#dstPorts.merge(other.#dstPorts);
+    this.#dns.merge(other.#dns);
   }
 
   /** Empties the window for reuse, starting at `start` (epoch seconds) for `seconds` (1). */
@@ -311,6 +330,7 @@ export class Window {
     this.#topDst.reset();
     this.#srcPorts.reset();
     this.#dstPorts.reset();
+    this.#dns.reset();
   }
 
   /** The window's statistics as plain data, with the `topN` (default 10) of each top list. */
@@ -346,6 +366,7 @@ export class Window {
       ipv4: c[C_IPV4],
       ipv6: c[C_IPV6],
       non_ip: c[C_NON_IP],
+      outbound: { packets: c[C_OUT_PACKETS], bytes: c[C_OUT_BYTES] },
       protocols: {
         tcp: protocol(P_TCP),
         udp: protocol(P_UDP),
@@ -365,6 +386,7 @@ export class Window {
       top_dst_ports: this.#dstPorts.top(topN),
       src_count: Math.round(this.#srcCount.estimate()),
       src_ip_entropy: round3(entropyOfCounts(this.#entropy)),
+      dns: this.#dns.snapshot(topN),
     };
   }
 }

@@ -6,6 +6,7 @@
  */
 
 import type { TopPort } from "../sketch/mod.ts";
+import type { DnsQueryStats } from "./dns_names.ts";
 
 /** Packets and bytes of one protocol class. */
 export interface ProtocolCounter {
@@ -112,6 +113,11 @@ export interface WindowStats {
   ipv6: number;
   /** Decoded frames that are not IP (ARP, LLDP, ...). */
   non_ip: number;
+  /**
+   * Packets the protected addresses sent out (see `LocalNetworks`): counted here only, never in
+   * the inbound statistics above and below.
+   */
+  outbound: ProtocolCounter;
   /** Per protocol class; `icmp` is ICMP + ICMPv6, `other` is other IP protocols and non-IP. */
   protocols: ProtocolCounters;
   /** TCP packets (with a TCP header) with each flag set. */
@@ -147,6 +153,8 @@ export interface WindowStats {
    * estimated over 4096 hash buckets: see {@linkcode Window} for its limits.
    */
   src_ip_entropy: number;
+  /** DNS queries to the protected addresses (names read from the packets to port 53). */
+  dns: DnsQueryStats;
 }
 
 /** Flag names in the order combos are spelled: `"SYN+ACK"`, `"FIN+ACK"`, `"ACK+PSH"`. */

@@ -105,7 +105,10 @@ Deno.test("Detector opens a sustained bulk transfer only after the long confirma
   assertEquals(opens.length, 1);
   const t = at(opens[0]) - 10;
   assert(t >= 15 && t <= 16.5, `opened ${t} s after onset (bulk confirmation 15 s)`);
-  assertMatch(opens[0].opened_by as string, /shaped like a bulk transfer \(.*1 sources/);
+  assertMatch(
+    opens[0].opened_by as string,
+    /shaped like legitimate flows \(bulk transfer: .*1 sources/,
+  );
 });
 
 Deno.test("Detector ends an incident opened by bps by bps, without flapping", () => {

@@ -21,16 +21,21 @@ const SYN = 2;
 /** The traffic a machine is told about: set its fields to shape the next steps. */
 class Traffic implements TargetTraffic {
   elsewhere = false;
-  bulk: string | null = null;
+  session: string | null = null;
+  flow: string | null = null;
   short = 1.5;
   asked: string[] = [];
   explainedElsewhere(): boolean {
     this.asked.push("elsewhere");
     return this.elsewhere;
   }
-  bulkShape(): string | null {
-    this.asked.push("bulk");
-    return this.bulk;
+  sessionShape(): string | null {
+    this.asked.push("session");
+    return this.session;
+  }
+  flowShape(): string | null {
+    this.asked.push("flow");
+    return this.flow;
   }
   shortRatio(): number {
     this.asked.push("short");
@@ -88,23 +93,46 @@ Deno.test("IncidentMachine opens at once when the last 300 ms reach the fast mul
   assertMatch(m.rule, /^fast: syn_pps at 2\.9x threshold over the last 300 ms$/);
 });
 
-Deno.test("IncidentMachine opens after confirm_seconds over the threshold below the fast multiple", () => {
-  const m = new IncidentMachine();
+Deno.test("IncidentMachine opens once the excess over the threshold sums to confirm_seconds / 3", () => {
   const traffic = new Traffic();
   traffic.short = 2.8;
-  const steps = run(m, traffic, 0, 5, 1.5);
-  assertEquals(steps, [[0, MachineStep.SUSPECT], [3, MachineStep.OPEN]]);
-  assertMatch(m.rule, /^confirmed: syn_pps over threshold \(1\.5x\) for 3\.0 s$/);
+  // 1 threshold-second of excess: 2 s at 1.5x, 1 s at 2x.
+  const slow = new IncidentMachine();
+  assertEquals(run(slow, traffic, 0, 5, 1.5), [[0, MachineStep.SUSPECT], [2, MachineStep.OPEN]]);
+  assertMatch(
+    slow.rule,
+    /^confirmed: syn_pps over threshold \(1\.5x\) for 2\.0 s, excess 1\.00 threshold-seconds$/,
+  );
+  const faster = new IncidentMachine();
+  assertEquals(run(faster, traffic, 0, 5, 2), [[0, MachineStep.SUSPECT], [1, MachineStep.OPEN]]);
 });
 
-Deno.test("IncidentMachine opens traffic shaped like a bulk transfer only after bulk_confirm_seconds", () => {
+Deno.test("IncidentMachine opens after confirm_seconds over the threshold however small the excess", () => {
   const m = new IncidentMachine();
   const traffic = new Traffic();
-  traffic.bulk = "97% TCP";
+  const steps = run(m, traffic, 0, 5, 1.05);
+  assertEquals(steps, [[0, MachineStep.SUSPECT], [3, MachineStep.OPEN]]);
+  assertMatch(m.rule, /^confirmed: syn_pps over threshold \(1\.1x\) for 3\.0 s/);
+});
+
+Deno.test("IncidentMachine never opens traffic shaped like legitimate sessions, and says why", () => {
+  const m = new IncidentMachine();
+  const traffic = new Traffic();
+  traffic.session = "completed TCP sessions";
+  traffic.short = 10;
+  assertEquals(run(m, traffic, 0, 30, 10), [[0, MachineStep.SUSPECT]]);
+  assertEquals(m.state, MachineState.SUSPECTED);
+  assertMatch(m.held, /^not opened: syn_pps .* legitimate sessions \(completed TCP sessions\)$/);
+});
+
+Deno.test("IncidentMachine opens traffic shaped like legitimate flows only after bulk_confirm_seconds", () => {
+  const m = new IncidentMachine();
+  const traffic = new Traffic();
+  traffic.flow = "97% TCP";
   traffic.short = 10; // far over the fast multiple: the shape decides
   const steps = run(m, traffic, 0, 20, 10);
   assertEquals(steps, [[0, MachineStep.SUSPECT], [15, MachineStep.OPEN]]);
-  assertMatch(m.rule, /^sustained: .* although shaped like a bulk transfer \(97% TCP\)$/);
+  assertMatch(m.rule, /^sustained: .* although shaped like legitimate flows \(97% TCP\)$/);
 });
 
 Deno.test("IncidentMachine stays active while a rate is over and resolves attack_holddown after the last second over", () => {
@@ -170,5 +198,5 @@ Deno.test("IncidentMachine asks about the traffic only when a rule needs it", ()
   m.step(CFG, 1_000_000, 1.5, SYN, traffic);
   assertEquals(traffic.asked, ["elsewhere"]);
   m.step(CFG, 1_100_000, 1.5, SYN, traffic);
-  assertEquals(traffic.asked, ["elsewhere", "bulk", "short"]);
+  assertEquals(traffic.asked, ["elsewhere", "session", "flow", "short"]);
 });

@@ -136,6 +136,7 @@ const MIXED_STATS: WindowStats = {
   ipv4: 11,
   ipv6: 2,
   non_ip: 1,
+  outbound: { packets: 0, bytes: 0 },
   protocols: {
     tcp: { packets: 6, bytes: 1946 },
     udp: { packets: 3, bytes: 2305 },
@@ -192,6 +193,7 @@ const MIXED_STATS: WindowStats = {
   src_count: 8,
   // Sources 2,1,2,2,2,1,2,1 over 13 IP packets: log2(13) - 10/13.
   src_ip_entropy: 2.931,
+  dns: { total: 0, unique: 0, top: [], top_zones: [], qtypes: {} },
 };
 
 Deno.test("Window.snapshot() reports every field for hand-built packets", () => {
