@@ -10,8 +10,15 @@ import {
   VECTOR_COUNT,
 } from "../packet/mod.ts";
 import type { EvidenceWindows } from "./_evidence_windows.ts";
-import type { IncidentMachine, TargetTraffic } from "./incident_machine.ts";
-import { RATE_NAMES } from "./incident.ts";
+import {
+  type IncidentMachine,
+  MachineState,
+  TARGET_STATE_NAMES,
+  type TargetTraffic,
+} from "./incident_machine.ts";
+import { type Incident, RATE_NAMES, type Spread } from "./incident.ts";
+import type { Thresholds } from "./thresholds.ts";
+import type { TargetStatus } from "./detector_types.ts";
 import type { NormalMix } from "./_normal_mix.ts";
 
 /** Vector counter behind each thresholded rate (bps is BYTES x 8). */
@@ -34,6 +41,8 @@ const TWO_WAY_SHARE = 0.1;
 /** Known clients: at least this share of the packets, in a mix this similar to the normal one. */
 const KNOWN_SHARE = 0.9;
 const SAME_MIX = 0.9;
+/** ... and at most this many times their usual rate (a map change, not a flood from them). */
+const KNOWN_MOST_RISE = 5;
 /** DNS queries read before their names can look random. */
 const RANDOM_NAMES_MIN = 20;
 /** Sessions: completion segments per SYN, most RSTs per SYN, content bytes back per inbound byte. */
@@ -60,16 +69,6 @@ const MIX_VECTORS = [
   Vector.OTHER,
   Vector.FRAGMENTS,
 ];
-
-/** How the interface's traffic is spread over destinations (carpet bombing). */
-export interface Spread {
-  /** Tracked destinations each receiving at least 0.5% of the packets. */
-  destinations: number;
-  /** The smallest network holding them all. */
-  prefix: string;
-  /** Share of the packets the busiest of them receives (percent). */
-  top_pct: number;
-}
 
 /** A destination counts in a spread with at least this share of the interface's packets. */
 const SPREAD_SHARE = 0.005;
@@ -190,13 +189,18 @@ export class TargetRates implements TargetTraffic {
   /**
    * Legitimate flows of the last second: a bulk transfer (large TCP data segments from few
    * sources), a few two-way flows (one protocol from few sources, what the host sends in the
-   * same protocol rising with it), or the host's known clients in their usual mix. Shapes are
+   * same protocol rising with it), or the host's known clients in their usual mix at up to 5x
+   * their usual rate. Shapes are
    * read on the rise over the normal second. The numbers in words, else null.
    */
   flowShape(): string | null {
     const all = this.sumsOf(this.row);
     const known = all[Vector.KNOWN];
-    if (known >= KNOWN_SHARE * all[Vector.PACKETS] && !this.#randomNames()) {
+    const usual = KNOWN_MOST_RISE * this.#normal.perSecond(this.row);
+    if (
+      known >= KNOWN_SHARE * all[Vector.PACKETS] && all[Vector.PACKETS] <= usual &&
+      !this.#randomNames()
+    ) {
       const similarity = this.#normal.similarity(this.row, all, MIX_VECTORS);
       if (similarity >= SAME_MIX) {
         return `${pct(known, all[Vector.PACKETS])}% from known clients, mix ${
@@ -230,6 +234,38 @@ export class TargetRates implements TargetTraffic {
     return `two-way flows: ${shape}, ${few}, the host sending back ${pct(back, inbound)}% as many ${
       tcpFlow ? "TCP" : "UDP"
     } packets`;
+  }
+
+  /**
+   * Every target not idle, and the interface, with their thresholds from `thresholds` at
+   * `tUs` and their open `incidents` (the detector's status). Uses the shared threshold array.
+   */
+  status(
+    thresholds: Thresholds,
+    incidents: readonly (Incident | null)[],
+    tUs: number,
+  ): TargetStatus[] {
+    const out: TargetStatus[] = [];
+    const rates = new Float64Array(RATES);
+    const th = this.#thresholds;
+    for (let i = 0; i <= this.#iface; i++) {
+      const m = this.#machines[i];
+      if (i !== this.#iface && m.state === MachineState.IDLE) continue;
+      this.load(i, rates);
+      thresholds.load(i, tUs, th);
+      out.push({
+        target: this.label(i),
+        state: TARGET_STATE_NAMES[m.state],
+        pps: rates[0],
+        bps: rates[1],
+        thresholds: Object.fromEntries(
+          RATE_NAMES.map((n, k) => [n, Number.isFinite(th[k]) ? th[k] : null]),
+        ),
+        incident: incidents[i]?.id ?? null,
+        held: m.state === MachineState.SUSPECTED && m.held !== "" ? m.held : null,
+      });
+    }
+    return out;
   }
 
   /** How the interface's last second is spread over the tracked destinations (null: none). */

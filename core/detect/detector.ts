@@ -23,71 +23,19 @@ import {
   isoTime,
   RATE_NAMES,
 } from "./incident.ts";
-import {
-  IncidentMachine,
-  MachineState,
-  MachineStep,
-  TARGET_STATE_NAMES,
-  type TargetState,
-} from "./incident_machine.ts";
-import { deterministicUuid, RecentAddresses } from "../sketch/mod.ts";
+import { IncidentMachine, MachineState, MachineStep } from "./incident_machine.ts";
+import { deterministicUuid } from "../sketch/mod.ts";
 import { Thresholds } from "./thresholds.ts";
 import { type PacketAnalyzer, RateTable, SLOT_US, SLOTS, type Window } from "../traffic/mod.ts";
 import { EvidenceWindows } from "./_evidence_windows.ts";
 import { TargetRates } from "./_target_rates.ts";
+import type { DetectorOptions, HeldNotice, TargetStatus } from "./detector_types.ts";
+import { TwoWay } from "./_two_way.ts";
 import { NormalMix } from "./_normal_mix.ts";
-
-/** Options of a {@linkcode Detector}. */
-export interface DetectorOptions {
-  /** Receives every incident event; an exception there is counted, never breaks detection. */
-  onEvent: (event: IncidentEvent) => void;
-  /** A baseline to continue (restored state); a new one otherwise. */
-  baseline?: Baseline;
-  /** Mixed into incident ids so two agents (or runs) never share one. */
-  idSeed?: string;
-  /** Hour-of-day profile offset (local time = UTC + this). */
-  utcOffsetMinutes?: number;
-  /** Hears when a suspected target is held back because its traffic looks legitimate. */
-  onHeld?: (notice: HeldNotice) => void;
-}
-
-/** A suspected target not opened (yet) because its traffic looks legitimate. */
-export interface HeldNotice {
-  /** Always `"held"`. */
-  type: "held";
-  /** `"interface"` or the destination address. */
-  target: string;
-  /** Packet time of the decision, ISO-8601 UTC. */
-  at: string;
-  /** Why, with the numbers. */
-  reason: string;
-}
-
-/** What one target's rates look like now (for status and metrics). */
-export interface TargetStatus {
-  /** `"interface"` or the destination address. */
-  target: string;
-  /** Where its machine stands. */
-  state: TargetState;
-  /** Packets per second over the last second. */
-  pps: number;
-  /** Bits per second over the last second. */
-  bps: number;
-  /** Thresholds in force by rate name (null: off). */
-  thresholds: Record<string, number | null>;
-  /** The open incident's id, or null. */
-  incident: string | null;
-  /** Why a suspected target is held back (legitimate-looking traffic), or null. */
-  held: string | null;
-}
 
 const RATES = RATE_NAMES.length;
 /** Longest packet-time gap (s) filled with idle seconds for the baseline. */
 const MAX_IDLE_FILL_SECONDS = 300;
-/** An interface incident over at least this many destinations is a carpet bombing. */
-const CARPET_DESTINATIONS = 4;
-/** Seconds of packet time per generation of known clients (kept one to two generations). */
-const KNOWN_GENERATION_SECONDS = 900;
 
 /**
  * Detects floods in a stream of decoded packets and emits incident events. Every 100 ms of
@@ -121,16 +69,9 @@ export class Detector implements PacketAnalyzer {
   readonly #onHeld: ((notice: HeldNotice) => void) | null;
   readonly #idSeed: string;
   readonly #table: RateTable;
-  /** What the protected addresses sent out (all in its shared row). */
-  readonly #out = new RateTable(0);
-  /** Sources the protected addresses answered while calm (the known clients). */
-  readonly #known = new RecentAddresses();
-  /** Whether outbound traffic was seen (else no source can be known: skip the lookups). */
-  #twoWay = false;
-  /** No target suspected or under attack: known clients and normal mixes are learned. */
-  #calm = true;
+  /** What the protected addresses send out, and the clients they answer. */
+  readonly #twoWay = new TwoWay();
   readonly #normal: NormalMix;
-  readonly #outNormal = new NormalMix(1);
   readonly #thresholdsOf: Thresholds;
   /** One machine per tracked row, the interface's last; their incidents and pending counts. */
   readonly #machines: IncidentMachine[];
@@ -176,12 +117,12 @@ export class Detector implements PacketAnalyzer {
     this.#normal = new NormalMix(capacity + 1);
     this.#traffic = new TargetRates(
       this.#table,
-      this.#out.sums,
+      this.#twoWay.out.sums,
       this.#evidence,
       this.#machines,
       this.#thresholds,
       this.#normal,
-      this.#outNormal,
+      this.#twoWay.outNormal,
     );
   }
 
@@ -210,19 +151,13 @@ export class Detector implements PacketAnalyzer {
     // Small on purpose, so the pipeline inlines it.
     if (meta.tsUs >= this.#slotEndUs) this.advance(meta.tsUs);
     if (meta.outbound) {
-      this.#addOutbound(meta);
+      this.#twoWay.add(meta);
       return;
     }
     const row = this.#table.add(meta);
-    if (this.#twoWay && this.#known.has(meta.src)) this.#table.countKnown(row);
+    if (this.#twoWay.isKnown(meta.src)) this.#table.countKnown(row);
     const countdown = this.#countdown;
     if (countdown[row] !== 0 && --countdown[row] === 0) this.#evidence.add(row, meta);
-  }
-
-  #addOutbound(meta: PacketMeta): void {
-    this.#out.addShared(meta);
-    this.#twoWay = true;
-    if (this.#calm) this.#known.add(meta.dst);
   }
 
   /**
@@ -268,26 +203,7 @@ export class Detector implements PacketAnalyzer {
 
   /** Every target not idle, and the interface (for status output and metrics). */
   status(): TargetStatus[] {
-    const out: TargetStatus[] = [];
-    for (let i = 0; i <= this.#iface; i++) {
-      const m = this.#machines[i];
-      if (i !== this.#iface && m.state === MachineState.IDLE) continue;
-      this.#traffic.load(i, this.#rates);
-      this.#thresholdsOf.load(i, this.#lastTickUs, this.#thresholds);
-      const th = this.#thresholds;
-      out.push({
-        target: this.#traffic.label(i),
-        state: TARGET_STATE_NAMES[m.state],
-        pps: this.#rates[0],
-        bps: this.#rates[1],
-        thresholds: Object.fromEntries(
-          RATE_NAMES.map((n, k) => [n, Number.isFinite(th[k]) ? th[k] : null]),
-        ),
-        incident: this.#incidents[i]?.id ?? null,
-        held: m.state === MachineState.SUSPECTED && m.held !== "" ? m.held : null,
-      });
-    }
-    return out;
+    return this.#traffic.status(this.#thresholdsOf, this.#incidents, this.#lastTickUs);
   }
 
   // ---- time ---------------------------------------------------------------------------
@@ -337,8 +253,7 @@ export class Detector implements PacketAnalyzer {
       for (let v = 0; v < VECTOR_COUNT; v++) into[v] += counts[v];
     }
     table.rotate();
-    this.#out.finishSlot();
-    this.#out.rotate();
+    this.#twoWay.tick();
     this.#traffic.update();
     if (this.#slotNo % SLOTS === 0) this.#second(tUs);
     // Destinations first: the interface machine defers to a destination carrying the excess.
@@ -346,7 +261,7 @@ export class Detector implements PacketAnalyzer {
       if (table.used[i] || this.#machines[i].state !== MachineState.IDLE) this.#evaluate(i, tUs);
     }
     this.#evaluate(this.#iface, tUs);
-    this.#calm = this.#baselineOpen();
+    this.#twoWay.calm = this.#baselineOpen();
   }
 
   /** Per second of packet time: baselines, velocity curves, destination eviction. */
@@ -363,11 +278,8 @@ export class Detector implements PacketAnalyzer {
       this.#thresholdsOf.learn(row, this.#rates);
       this.#normal.learn(row, this.#traffic.sumsOf(row));
     }
-    if (this.#calm) {
-      this.#normal.learn(this.#iface, this.#traffic.ifaceSums);
-      this.#outNormal.learn(0, this.#out.sums);
-    }
-    if (Math.floor(tSec) % KNOWN_GENERATION_SECONDS === 0) this.#known.rotate();
+    if (this.#twoWay.calm) this.#normal.learn(this.#iface, this.#traffic.ifaceSums);
+    this.#twoWay.second(tSec);
     for (let i = 0; i <= this.#iface; i++) {
       const inc = this.#incidents[i];
       if (inc) {
@@ -519,10 +431,7 @@ export class Detector implements PacketAnalyzer {
   #event(i: number, kind: IncidentEventKind, atUs: number, endedUs?: number): IncidentEvent {
     const stats = this.#evidence.stats(i);
     const inc = this.#incidents[i]!;
-    if (i === this.#iface) {
-      const spread = this.#traffic.spread();
-      if (spread !== null && spread.destinations >= CARPET_DESTINATIONS) inc.spread = spread;
-    }
+    if (i === this.#iface) inc.widen(this.#traffic.spread());
     return inc.event(kind, stats, this.#lastTickUs, atUs, endedUs);
   }
 

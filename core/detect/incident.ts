@@ -15,6 +15,19 @@ export const RATE_NAMES = ["pps", "bps", "syn_pps", "udp_pps", "icmp_pps", "frag
 /** Name of one thresholded rate. */
 export type RateName = typeof RATE_NAMES[number];
 
+/** An interface incident over at least this many destinations is a carpet bombing. */
+export const CARPET_DESTINATIONS = 4;
+
+/** How an interface incident's traffic is spread over destinations (carpet bombing). */
+export interface Spread {
+  /** Tracked destinations each receiving at least 0.5% of the packets. */
+  destinations: number;
+  /** The smallest network holding them all. */
+  prefix: string;
+  /** Share of the packets the busiest of them receives (percent). */
+  top_pct: number;
+}
+
 /** Kinds of incident event. */
 export type IncidentEventKind = "open" | "update" | "resolve";
 
@@ -45,7 +58,7 @@ export class Incident {
    */
   readonly normal: Float64Array | null;
   /** How an interface incident is spread over destinations (carpet bombing), when it is. */
-  spread: { destinations: number; prefix: string; top_pct: number } | null = null;
+  spread: Spread | null = null;
   /** The excess classified last (vectors minus the normal traffic of the span). */
   readonly excess: Float64Array = new Float64Array(VECTOR_COUNT);
   /** Vector counters of the target's traffic since it first went over a threshold. */
@@ -115,6 +128,16 @@ export class Incident {
         `(carpet bombing)`;
     }
     return incidentEvent(this, kind, stats, atUs, endedUs);
+  }
+
+  /**
+   * Records how the incident's traffic is spread over destinations, when over at least
+   * {@linkcode CARPET_DESTINATIONS}: the widest spread seen is kept (after the attack, the last
+   * second may be ordinary traffic).
+   */
+  widen(spread: Spread | null): void {
+    if (spread === null || spread.destinations < CARPET_DESTINATIONS) return;
+    if (spread.destinations >= (this.spread?.destinations ?? 0)) this.spread = spread;
   }
 
   /**

@@ -7,6 +7,7 @@
 
 export * from "./baseline.ts";
 export * from "./detector.ts";
+export * from "./detector_types.ts";
 export * from "./incident.ts";
 export * from "./incident_machine.ts";
 export * from "./thresholds.ts";

@@ -432,3 +432,42 @@ Deno.test("ftagent classify reports errors as one line", async () => {
   assertEquals(flag.code, 2);
   assertEquals(flag.stderr.trim().split("\n").length, 1, flag.stderr);
 });
+
+Deno.test("classify() names connections completed and reset at once a connection_flood from real hosts", () => {
+  // 150 bots, each connection: SYN, ACK, a tiny request, RST; the TTLs all alike.
+  const bots = { sources: 150, base: 0x0c000000, proto: IpProto.TCP };
+  const c = classify(profile([
+    { ...bots, count: 1500, flags: SYN },
+    { ...bots, count: 1500, flags: ACK },
+    { ...bots, count: 1500, flags: PSH | ACK },
+    { ...bots, count: 1500, flags: RST | ACK },
+  ]));
+  expectKind(c, "tcp_flood", "connection_flood");
+  assertEquals(c.spoofing_detected, false);
+  assertEquals(c.botnet_detected, true);
+  assertMatch(c.evidence.spoofing_reason!, /^handshakes completed/);
+});
+
+Deno.test("classify() never names SYNs and RSTs without completed handshakes a connection_flood", () => {
+  const c = classify(profile([
+    { count: 3000, proto: IpProto.TCP, flags: SYN, sources: 3000 },
+    { count: 2000, proto: IpProto.TCP, flags: RST, sources: 2000 },
+  ]));
+  assertEquals(c.attack_subtype, "syn_flood+rst_flood");
+});
+
+Deno.test("classify() names DNS queries for distinct names under one zone random_subdomain", () => {
+  const p = profile([{ count: 3000, proto: IpProto.UDP, dport: 53, sources: 4 }]);
+  p.stats!.dns = {
+    total: 3000,
+    unique: 2900,
+    top: [],
+    top_zones: [["example.test", 3000]],
+    qtypes: { A: 3000 },
+  };
+  const c = classify(p);
+  expectKind(c, "dns_flood", "random_subdomain");
+  assertMatch(c.evidence.summary, /random names under example\.test \(97% of names distinct\)/);
+  p.stats!.dns.unique = 20;
+  expectKind(classify(p), "dns_flood", "dns_query_flood");
+});
