@@ -14,7 +14,7 @@
 #        198.18.128.0/17 and 2001:2:0:8000::/49: spoofed sources (raw packets only)
 # The capture is taken on SRV's veth, both directions, snaplen 200 (DNS names fit).
 #
-# Needs: iproute2, tcpdump, nginx, dnsmasq, python3 (Debian's, /usr/bin/python3, with scapy
+# Needs: iproute2, ethtool (offloads off), tcpdump, nginx, dnsmasq, python3 (Debian's, /usr/bin/python3, with scapy
 # for the raw-packet cases), and whatever the case itself uses (hping3, nping, iperf3, ...).
 
 set -euo pipefail
