@@ -91,12 +91,12 @@ export class Engine {
   }
 
   /**
-   * Sets the protected addresses (`protected_networks`); an empty list keeps those a live
-   * run reads from its interface. Returns the entries that are not networks.
+   * Sets the protected addresses (`protected_networks`, validated by the config); an empty
+   * list keeps those a live run reads from its interface.
    */
-  protect(networks: readonly string[]): string[] {
+  protect(networks: readonly string[]): void {
     this.#configured = networks.length > 0;
-    return this.#configured ? this.pipeline.local.set(networks) : [];
+    if (this.#configured) this.pipeline.local.set(networks);
   }
 
   /**
@@ -181,8 +181,10 @@ export class Engine {
     if (options.measureLag) timers.push(this.#lagProbe());
     const localAddresses = options.localAddresses;
     if (localAddresses !== undefined) {
+      // An interface read with no address (down, or unreadable) keeps the last ones known.
       const refresh = () => {
-        if (!this.#configured) this.pipeline.local.set(localAddresses());
+        const found = this.#configured ? [] : localAddresses();
+        if (found.length > 0) this.pipeline.local.set(found);
       };
       refresh();
       timers.push(setInterval(refresh, REFRESH_LOCAL_MS));

@@ -81,11 +81,18 @@ function readOr(path: string): string {
 }
 
 /**
- * The addresses of interface `device` (every interface's but loopback for `"any"`): the host's
- * own, which the agent protects when the config names none.
+ * The host's own addresses (IPv6 zone ids dropped): of interface `device`, of every interface
+ * but loopback for `"any"`, of every interface when no device is given; none when they cannot
+ * be read. The agent protects them when the config names no networks, and never blocks them.
  */
-export function interfaceAddresses(device: string): string[] {
-  return Deno.networkInterfaces()
-    .filter((i) => device === "any" ? !i.name.startsWith("lo") : i.name === device)
-    .map((i) => i.address.replace(/%.*$/, ""));
+export function interfaceAddresses(device?: string): string[] {
+  try {
+    return Deno.networkInterfaces()
+      .filter((i) =>
+        device === undefined || (device === "any" ? !i.name.startsWith("lo") : i.name === device)
+      )
+      .map((i) => i.address.replace(/%.*$/, ""));
+  } catch {
+    return [];
+  }
 }

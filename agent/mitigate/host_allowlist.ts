@@ -7,6 +7,7 @@
 
 import { Allowlist } from "../../core/mitigate/mod.ts";
 import { formatAddressWords } from "../../core/packet/mod.ts";
+import { interfaceAddresses } from "../capture/mod.ts";
 
 const DNS_TIMEOUT_MS = 3000;
 
@@ -20,7 +21,7 @@ export function hostAllowlist(
   onNote: (note: string) => void = () => {},
 ): Allowlist {
   const list = new Allowlist(cidrs.map((cidr) => ({ cidr, why: "config allowlist" })));
-  for (const addr of ownAddresses()) list.add(addr, "own address");
+  for (const addr of interfaceAddresses()) list.add(addr, "own address");
   for (const gw of defaultGateways()) list.add(gw, "default gateway");
   let host = "";
   try {
@@ -36,15 +37,6 @@ export function hostAllowlist(
     }
   }
   return list;
-}
-
-/** Addresses of every interface (IPv6 zone ids dropped). */
-function ownAddresses(): string[] {
-  try {
-    return Deno.networkInterfaces().map((i) => i.address.replace(/%.*$/, ""));
-  } catch {
-    return [];
-  }
 }
 
 /** Next hops of the default routes, from /proc/net/route and /proc/net/ipv6_route. */

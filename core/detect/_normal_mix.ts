@@ -1,12 +1,37 @@
 // What each target's traffic normally looks like per second: the vector counters of its calm
 // seconds, averaged. Incidents classify what rose above it (the excess), and a rise from known
 // clients is compared with it.
-import { Vector, VECTOR_COUNT } from "../packet/mod.ts";
+import { completeVectors, Vector, VECTOR_COUNT } from "../packet/mod.ts";
 
 /** Calm seconds averaged evenly; after that each new second weighs 1/MEMORY. */
 const MEMORY = 60;
 /** Calm seconds before a target's normal mix is used. */
 export const NORMAL_READY_SECONDS = 5;
+
+/**
+ * Subtracts `times` normal seconds (`normal[base ..]`) from the counters `into`, each at least
+ * 0, and sums the derived totals again. Size classes and categories are clamped apart, so the
+ * packets are the larger of the two counts, the size classes scaled to it.
+ */
+export function subtractNormal(
+  into: Float64Array,
+  normal: Float64Array,
+  base: number,
+  times: number,
+): void {
+  for (let v = 0; v < VECTOR_COUNT; v++) into[v] = Math.max(0, into[v] - normal[base + v] * times);
+  completeVectors(into, 0);
+  const categories = into[Vector.TCP] + into[Vector.UDP] + into[Vector.ICMP] +
+    into[Vector.GRE] + into[Vector.OTHER] + into[Vector.MALFORMED];
+  const sized = into[Vector.PACKETS];
+  if (categories > sized && sized > 0) {
+    const k = categories / sized;
+    into[Vector.SMALL] *= k;
+    into[Vector.MID] *= k;
+    into[Vector.LARGE] *= k;
+    into[Vector.PACKETS] = categories;
+  }
+}
 
 /** Per target (destination rows, the interface last): the mean vector counters of calm seconds. */
 export class NormalMix {
@@ -49,15 +74,11 @@ export class NormalMix {
   }
 
   /**
-   * Subtracts target `i`'s normal second from the counters `into`, each at least 0; false (and
-   * nothing done) while the mix is not ready. Derived totals need summing again afterwards.
+   * Subtracts target `i`'s normal second from the counters `into` ({@linkcode subtractNormal});
+   * nothing while the mix is not ready.
    */
-  subtractFrom(i: number, into: Float64Array): boolean {
-    if (!this.ready(i)) return false;
-    const m = this.#mean;
-    const base = i * VECTOR_COUNT;
-    for (let v = 0; v < VECTOR_COUNT; v++) into[v] = Math.max(0, into[v] - m[base + v]);
-    return true;
+  subtractFrom(i: number, into: Float64Array): void {
+    if (this.ready(i)) subtractNormal(into, this.#mean, i * VECTOR_COUNT, 1);
   }
 
   /**

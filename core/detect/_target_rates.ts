@@ -2,13 +2,7 @@
 // rates from the rate table (destination rows; the interface is every row summed), the last
 // 300 ms, the shapes of legitimate traffic, and whether destinations own the interface's excess.
 import { type RateTable, SLOTS } from "../traffic/mod.ts";
-import {
-  completeVectors,
-  formatAddressWords,
-  formatCidr,
-  Vector,
-  VECTOR_COUNT,
-} from "../packet/mod.ts";
+import { canonicalCidr, formatAddressWords, Vector, VECTOR_COUNT } from "../packet/mod.ts";
 import type { EvidenceWindows } from "./_evidence_windows.ts";
 import {
   type IncidentMachine,
@@ -291,18 +285,10 @@ export class TargetRates implements TargetTraffic {
     const v6 = !(first[0] === 0 && first[1] === 0 && first[2] === 0xffff && differ[2] === 0);
     let bits = 0;
     for (let w = 0; w < 4 && bits === 32 * w; w++) bits += Math.clz32(differ[w]);
-    const prefix = Math.max(0, v6 ? bits : bits - 96);
-    for (let w = 0; w < 4; w++) {
-      const keep = Math.max(0, Math.min(32, bits - 32 * w));
-      first[w] = keep === 0
-        ? 0
-        : keep === 32
-        ? first[w]
-        : (first[w] & ~(0xffffffff >>> keep)) >>> 0;
-    }
+    const address = formatAddressWords(first[0], first[1], first[2], first[3]);
     return {
       destinations: count,
-      prefix: formatCidr({ v6, words: first, prefix }),
+      prefix: canonicalCidr(`${address}/${Math.max(0, v6 ? bits : bits - 96)}`)!,
       top_pct: pct(top, total),
     };
   }
@@ -323,14 +309,13 @@ export class TargetRates implements TargetTraffic {
   }
 
   /**
-   * The last second of target `i` minus its normal second, each counter at least 0 (the
-   * derived totals summed again): what rose. The last second itself while the normal one is
-   * not learned.
+   * The last second of target `i` minus its normal second: what rose. The last second itself
+   * while the normal one is not learned.
    */
   #riseOf(i: number): Float64Array {
     const rise = this.#rise;
     rise.set(this.sumsOf(i));
-    if (this.#normal.subtractFrom(i, rise)) completeVectors(rise, 0);
+    this.#normal.subtractFrom(i, rise);
     return rise;
   }
 

@@ -6,7 +6,8 @@
  */
 
 import { type Classification, classify } from "../classify/mod.ts";
-import { completeVectors, Vector, VECTOR_COUNT } from "../packet/mod.ts";
+import { Vector, VECTOR_COUNT } from "../packet/mod.ts";
+import { subtractNormal } from "./_normal_mix.ts";
 import type { WindowStats } from "../traffic/mod.ts";
 
 /** The rates a threshold applies to, in this order everywhere (thresholds, baselines). */
@@ -147,25 +148,9 @@ export class Incident {
    */
   #excessOver(seconds: number): Float64Array {
     const out = this.excess;
-    const normal = this.normal;
     out.set(this.vectors);
-    if (normal === null) return out;
-    for (let v = 0; v < VECTOR_COUNT; v++) {
-      out[v] = Math.max(0, this.vectors[v] - normal[v] * seconds);
-    }
-    completeVectors(out, 0);
-    // Size classes and categories were clamped apart: the packets are the larger count, the
-    // size classes scaled to it.
-    const categories = out[Vector.TCP] + out[Vector.UDP] + out[Vector.ICMP] + out[Vector.GRE] +
-      out[Vector.OTHER] + out[Vector.MALFORMED];
-    const sized = out[Vector.PACKETS];
-    if (categories > sized && sized > 0) {
-      const k = categories / sized;
-      out[Vector.SMALL] *= k;
-      out[Vector.MID] *= k;
-      out[Vector.LARGE] *= k;
-      out[Vector.PACKETS] = categories;
-    }
+    if (this.normal === null) return out;
+    subtractNormal(out, this.normal, 0, seconds);
     if (!(out[Vector.PACKETS] > 0)) out.set(this.vectors);
     return out;
   }

@@ -140,10 +140,7 @@ export class IncidentMachine {
         if (!over || traffic.explainedElsewhere(trigger)) return MachineStep.NONE;
         this.state = MachineState.SUSPECTED;
         this.overSinceUs = tUs;
-        this.trigger = trigger;
-        this.excess = 0;
-        this.attackSeconds = 0;
-        this.held = "";
+        this.trigger = trigger; // (held, excess and attackSeconds are 0 in idle: see reset)
         return MachineStep.SUSPECT;
       case MachineState.SUSPECTED:
         if (!over) {
