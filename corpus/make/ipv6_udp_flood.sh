@@ -34,4 +34,4 @@ Spoofed IPv6 UDP flood to 2001:2::1, $SENT datagrams at $RATE/s for $SECS s (sou
 TXT
 CFG='{"min_pps_threshold": 150, "min_bps_threshold": 0, "min_syn_pps_threshold": 50, "min_udp_pps_threshold": 150, "min_icmp_pps_threshold": 50, "min_fragment_pps_threshold": 50}'
 EXP='{"incidents": 1, "target": "2001:2::1", "family": ["udp_flood"], "spoofing": true, "open_within_s": 1.5}'
-write_case "$NAME" "$("$PY" -c 'import json,sys; print(json.dumps({"timeline": {"start": float(sys.argv[1]), "onset": float(sys.argv[2]), "end": float(sys.argv[3])}, "description": sys.argv[4], "config": json.loads(sys.argv[5]), "expect": json.loads(sys.argv[6])}))' "$T0" "$ONSET" "$END" "$DESC" "$CFG" "$EXP")"
+write_case_parts "$NAME" "$T0" "$ONSET" "$END" "$DESC" "$CFG" "$EXP"

@@ -171,3 +171,18 @@ with open(path, "w") as f:
     f.write("\n")
 PYEOF
 }
+
+# Writes corpus/$1.json from its parts: the start, onset and end times (epoch s; an empty onset
+# is left out), the description, the replay config and the expectations (JSON objects).
+write_case_parts() {
+  local json
+  json="$("$PY" - "$2" "$3" "$4" "$5" "$6" "$7" <<'PYEOF'
+import json, sys
+start, onset, end, description, config, expect = sys.argv[1:7]
+timeline = {"start": float(start), **({"onset": float(onset)} if onset else {}), "end": float(end)}
+print(json.dumps({"timeline": timeline, "description": description,
+                  "config": json.loads(config), "expect": json.loads(expect)}))
+PYEOF
+)"
+  write_case "$1" "$json"
+}

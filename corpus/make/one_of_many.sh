@@ -63,4 +63,4 @@ Fifteen busy addresses: 198.18.0.1 carries ordinary web, DNS and ping at reduced
 TXT
 CFG='{"min_pps_threshold": 800, "min_bps_threshold": 0, "min_syn_pps_threshold": 50, "min_udp_pps_threshold": 800, "min_icmp_pps_threshold": 50, "min_fragment_pps_threshold": 50}'
 EXP='{"incidents": 1, "target": "198.18.0.7", "family": ["udp_flood"], "open_within_s": 3}'
-write_case "$NAME" "$("$PY" -c 'import json,sys; print(json.dumps({"timeline": {"start": float(sys.argv[1]), "onset": float(sys.argv[2]), "end": float(sys.argv[3])}, "description": sys.argv[4], "config": json.loads(sys.argv[5]), "expect": json.loads(sys.argv[6])}))' "$T0" "$ONSET" "$END" "$DESC" "$CFG" "$EXP")"
+write_case_parts "$NAME" "$T0" "$ONSET" "$END" "$DESC" "$CFG" "$EXP"

@@ -32,4 +32,4 @@ UDP flood of small datagrams (18-30 payload bytes) from 4 unspoofed bots 198.18.
 TXT
 CFG='{"min_pps_threshold": 150, "min_bps_threshold": 0, "min_syn_pps_threshold": 50, "min_udp_pps_threshold": 150, "min_icmp_pps_threshold": 50, "min_fragment_pps_threshold": 50}'
 EXP='{"incidents": 1, "target": "198.18.0.1", "family": ["udp_flood"], "open_within_s": 1.5}'
-write_case "$NAME" "$("$PY" -c 'import json,sys; print(json.dumps({"timeline": {"start": float(sys.argv[1]), "onset": float(sys.argv[2]), "end": float(sys.argv[3])}, "description": sys.argv[4], "config": json.loads(sys.argv[5]), "expect": json.loads(sys.argv[6])}))' "$T0" "$ONSET" "$END" "$DESC" "$CFG" "$EXP")"
+write_case_parts "$NAME" "$T0" "$ONSET" "$END" "$DESC" "$CFG" "$EXP"
