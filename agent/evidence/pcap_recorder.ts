@@ -197,7 +197,10 @@ export class PcapRecorder {
       if (this.#linktype < 0 || Number.isNaN(startedUs) || Number.isNaN(detectedUs)) {
         throw new Error(`incident ${id}: no frames or times to start a capture`);
       }
-      if (event.target !== "interface") target = parseAddress(String(event.target));
+      // (An outbound finding records every frame, as the interface does.)
+      if (event.target !== "interface" && event.direction !== "outbound") {
+        target = parseAddress(String(event.target));
+      }
     } catch (err) {
       this.#stats.skipped++;
       this.#error(err);

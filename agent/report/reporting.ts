@@ -186,9 +186,13 @@ export class Reporting {
     };
   }
 
-  /** Queues an incident event for the control plane (nothing without an account). */
+  /**
+   * Queues an incident event for the control plane (nothing without an account). Outbound
+   * findings (this host sending a flood) stay local: the control plane's incidents are attacks
+   * on the node.
+   */
   incident(event: IncidentEvent): void {
-    if (this.#api === null) return;
+    if (this.#api === null || event.direction === "outbound") return;
     const id = String(event.id);
     const eventUs = Date.parse(String(event.detected_at)) * 1000 || Date.now() * 1000;
     if (event.event === "open") {

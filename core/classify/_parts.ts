@@ -116,6 +116,14 @@ const CONNECTION_SPEC: Spec = {
   label: "TCP connections completed and aborted with RST",
 };
 
+/** SYNs with the RSTs their sources answered the host's SYN-ACKs with (see `answered`). */
+const SYN_ANSWERED_SPEC: Spec = {
+  key: "syn",
+  family: "syn_flood",
+  subtype: "syn_flood",
+  label: "TCP SYN (with the RSTs answering the host's SYN-ACKs)",
+};
+
 /** Vectors that are ordinary connection traffic when the TCP mix looks like sessions. */
 const SESSION_KEYS = new Set(["ack", "psh_ack", "fin", "rst"]);
 
@@ -161,13 +169,20 @@ export function breakDown(profile: TrafficProfile): Breakdown {
   const syn = v[Vector.SYN];
   const aborted = syn > 0 && v[Vector.RST] >= ABORTED_SHARE * syn &&
     ack + pshAck >= ABORTED_SHARE * syn;
+  // The RSTs a SYN flood's sources answer the host's SYN-ACKs with: at most one per SYN-ACK
+  // sent and one per SYN.
+  const answers = aborted ? 0 : Math.min(v[Vector.RST], syn, profile.answered ?? 0);
   const tcpSpecs = aborted
     ? [
       [CONNECTION_SPEC, syn + ack + pshAck + v[Vector.RST]] as [Spec, number],
       ...TCP_SPECS.filter(([i]) => !CONNECTION_VECTORS.includes(i))
         .map(([i, spec]): [Spec, number] => [spec, v[i]]),
     ]
-    : TCP_SPECS.map(([i, spec]): [Spec, number] => [spec, v[i]]);
+    : TCP_SPECS.map(([i, spec]): [Spec, number] =>
+      i === Vector.SYN && answers > 0
+        ? [SYN_ANSWERED_SPEC, syn + answers]
+        : [spec, i === Vector.RST ? v[i] - answers : v[i]]
+    );
   const tcpPorted = tcpSpecs.reduce((n, [, c]) => n + c, 0);
   const laterTcp = Math.max(0, tcp - tcpPorted);
   const laterAll = v[Vector.FRAG_NON_FIRST];

@@ -18,19 +18,22 @@
  *    least half the SYNs, the span holds connections opened, completed and reset at once: their
  *    SYN, ACK, PSH+ACK and RST packets are one part, tcp_flood/`connection_flood` (bots that
  *    complete real handshakes and abort; a SYN flood has no completions, sessions few RSTs).
- * 3. **Background.** Ordinary TCP sessions are pure ACKs interleaved with data segments: when
+ * 3. **Answers.** When the direction is known ({@linkcode TrafficProfile.answered}), the RSTs
+ *    answering the host's own SYN-ACKs (at most one per SYN-ACK sent and per SYN) belong to
+ *    the SYN part (unless connections are aborted): a SYN flood's sources reset the handshakes they never asked for.
+ * 4. **Background.** Ordinary TCP sessions are pure ACKs interleaved with data segments: when
  *    the smaller of ACK and PSH+ACK is at least 15% of the two, and the span has at most one
  *    source per 4 TCP packets (connections carry many packets; a spoofed flood does not), the
  *    ACK, PSH-ACK, FIN and RST packets are set aside as background (unless connections are
  *    aborted). A flag flood sends one combination, so it never looks like this. SYN and SYN-ACK
  *    are never background.
- * 4. **Weights.** A part's weight is the larger of its packet share and its byte share of the
+ * 5. **Weights.** A part's weight is the larger of its packet share and its byte share of the
  *    attack traffic (the span minus background): packet floods aim at packet rate, reflection
  *    at bandwidth, and either is the attack. Byte shares need the statistics (bytes per
  *    protocol, split inside a protocol by packets). A part must also hold at least 20% of the
  *    whole span (packets or bytes): a vector below a fifth of the traffic does not make it an
  *    attack, which keeps benign mixes "unknown".
- * 5. **Verdict.** Parts with weight >= 25% (and the 20% floor) are the attack's parts. If they
+ * 6. **Verdict.** Parts with weight >= 25% (and the 20% floor) are the attack's parts. If they
  *    all belong to one family and together weigh >= 50% (a majority), that family is the
  *    attack, with the subtype of its heaviest part (SYN beside SYN-ACK is one syn_flood; the
  *    other part is in `evidence.parts`). If they span two or more families, the attack is
@@ -39,7 +42,7 @@
  *    25% is a quarter: a second vector of that size needs its own mitigation and cannot be
  *    noise around a single-vector flood (whose side traffic, like the ICMP unreachables or
  *    RSTs the victim's neighbours provoke, stays well under it in every capture we have).
- * 6. **Amplification.** UDP from an amplification source port (see `AMPLIFICATION_SERVICES`;
+ * 7. **Amplification.** UDP from an amplification source port (see `AMPLIFICATION_SERVICES`;
  *    500 and 4500 are both isakmp) is named `<service>_amplification` when one service sends
  *    >= 60% of those packets, else `multi_amplification` (several reflector kinds at once,
  *    none a clear majority). DNS amplification and DNS query floods are the dns_flood family,
@@ -48,11 +51,11 @@
  *    queries are `random_subdomain` ("water torture") when the statistics read at least 50 of
  *    them, at least half the names distinct and at least half under one zone, else
  *    `dns_query_flood`.
- * 7. **Fragments.** When fragments are >= 50% of the span's packets and the main part is not
+ * 8. **Fragments.** When fragments are >= 50% of the span's packets and the main part is not
  *    reflected, the attack is a fragment flood (`udp_fragment_flood` for UDP, else
  *    `ip_fragment_flood`): most packets are pieces, which is what the victim must reassemble.
  *    Large amplified responses that fragment stay amplification.
- * 8. **ICMP** is `ping_flood` when echo requests are >= 50% of the ICMP packets with a header,
+ * 9. **ICMP** is `ping_flood` when echo requests are >= 50% of the ICMP packets with a header,
  *    else `icmp_flood`. **GRE** is protocol_flood/`gre_flood`; other IP protocols are
  *    `ip_proto_<n>_flood` (from {@linkcode TrafficProfile.ipProtocols}) and non-IP frames
  *    `non_ip_flood`. (`http_flood` is the L7 side's family; this L3/L4 classifier never names it.)
@@ -115,6 +118,12 @@ export interface TrafficProfile {
   stats?: WindowStats;
   /** Packets per IP protocol number (256 entries) when known: names other-protocol floods. */
   ipProtocols?: ArrayLike<number>;
+  /**
+   * SYN-ACKs the protected addresses sent over the span, when the direction is known. A SYN
+   * flood's sources answer each with a RST (real hosts that sent no SYN; a flooding tool's own
+   * kernel): up to this many RSTs, and no more than the SYNs, are part of the SYN flood.
+   */
+  answered?: number;
 }
 
 /** One part of a classification (a vector of a multi-vector attack, or a minor one). */

@@ -39,6 +39,7 @@ export const DetectionShape = {
   protected_networks: z.array(
     z.string().refine((s) => canonicalCidr(s) !== null, "expected an address or CIDR"),
   ).max(MAX_LOCAL_NETWORKS).default([]),
+  detect_outbound: z.boolean().default(false),
 } satisfies z.ZodRawShape;
 
 /** Detection settings, every key present (the defaults in parentheses). */
@@ -96,4 +97,10 @@ export interface DetectionConfig {
    * own addresses, refreshed every minute; in a replay, every packet counts as inbound).
    */
   protected_networks: string[];
+  /**
+   * Also watch for floods the protected addresses send themselves (a compromised host): SYNs,
+   * UDP or pings nobody answers, over the `min_*` floors of their kinds; reported as incidents
+   * with target "outbound" and direction "outbound", never mitigated (false).
+   */
+  detect_outbound: boolean;
 }

@@ -7,11 +7,16 @@ import { completeVectors, Vector, VECTOR_COUNT } from "../packet/mod.ts";
 const MEMORY = 60;
 /** Calm seconds before a target's normal mix is used. */
 export const NORMAL_READY_SECONDS = 5;
+/** Least wire bytes of a packet of each size class (Ethernet minimum, 65, 1000). */
+const MIN_WIRE = 60;
+const MIN_MID = 65;
+const MIN_LARGE = 1000;
 
 /**
  * Subtracts `times` normal seconds (`normal[base ..]`) from the counters `into`, each at least
  * 0, and sums the derived totals again. Size classes and categories are clamped apart, so the
- * packets are the larger of the two counts, the size classes scaled to it.
+ * packets are the larger of the two counts, the size classes scaled to it; the bytes are at
+ * least the least the remaining size classes weigh.
  */
 export function subtractNormal(
   into: Float64Array,
@@ -31,6 +36,10 @@ export function subtractNormal(
     into[Vector.LARGE] *= k;
     into[Vector.PACKETS] = categories;
   }
+  // Bytes are one counter: a heavy normal (content sent back) may take more than the rise's own.
+  const least = MIN_WIRE * into[Vector.SMALL] + MIN_MID * into[Vector.MID] +
+    MIN_LARGE * into[Vector.LARGE];
+  if (into[Vector.BYTES] < least) into[Vector.BYTES] = least;
 }
 
 /** Per target (destination rows, the interface last): the mean vector counters of calm seconds. */

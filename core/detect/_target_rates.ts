@@ -14,6 +14,7 @@ import { type Incident, RATE_NAMES, type Spread } from "./incident.ts";
 import type { Thresholds } from "./thresholds.ts";
 import type { TargetStatus } from "./detector_types.ts";
 import type { NormalMix } from "./_normal_mix.ts";
+import type { TwoWay } from "./_two_way.ts";
 
 /** Vector counter behind each thresholded rate (bps is BYTES x 8). */
 const RATE_VECTORS = [
@@ -37,12 +38,25 @@ const KNOWN_SHARE = 0.9;
 const SAME_MIX = 0.9;
 /** ... and at most this many times their usual rate (a map change, not a flood from them). */
 const KNOWN_MOST_RISE = 5;
-/** DNS queries read before their names can look random. */
+/** DNS queries read before their names can look random or hammered. */
 const RANDOM_NAMES_MIN = 20;
 /** Sessions: completion segments per SYN, most RSTs per SYN, content bytes back per inbound byte. */
 const SEGMENTS_PER_SYN = 3;
 const RST_PER_SYN = 0.25;
 const CONTENT_BACK = 1;
+/** Served traffic: sessions at least this share of the rise, with answered requests this share. */
+const SESSION_SHARE = 1 / 3;
+const SERVED_SHARE = 0.8;
+/** Requests answered: the host sends at least this many answers per request. */
+const ANSWERED = 0.9;
+/**
+ * Answers to the host's own traffic: at least this share of the rise (the rest is ordinary
+ * variation), at most this many per packet the host sent (slot edges may count a few more).
+ */
+const ANSWERS_SHARE = 0.5;
+const ANSWER_SLACK = 1.1;
+/** Usual DNS names: no one name asked in this share of the queries or more. */
+const ONE_NAME_SHARE = 0.5;
 /** Vectors whose shares make a traffic mix (exclusive categories). */
 const MIX_VECTORS = [
   Vector.SYN,
@@ -92,20 +106,19 @@ export class TargetRates implements TargetTraffic {
 
   constructor(
     table: RateTable,
-    outbound: Float64Array,
+    twoWay: TwoWay,
     evidence: EvidenceWindows,
     machines: readonly IncidentMachine[],
     thresholds: Float64Array,
     normal: NormalMix,
-    outNormal: NormalMix,
   ) {
     this.#table = table;
-    this.#out = outbound;
+    this.#out = twoWay.out.sums;
     this.#evidence = evidence;
     this.#machines = machines;
     this.#thresholds = thresholds;
     this.#normal = normal;
-    this.#outNormal = outNormal;
+    this.#outNormal = twoWay.outNormal;
     this.#iface = table.capacity;
   }
 
@@ -157,27 +170,64 @@ export class TargetRates implements TargetTraffic {
   }
 
   /**
-   * Legitimate TCP sessions of the last second (a flash crowd): handshakes completed (at least
-   * 3 ACK or data segments per SYN), few aborted (RSTs at most a quarter of the SYNs), and the
-   * host sending content back (outbound bytes at least the inbound ones). The numbers in words,
-   * else null. Needs the outbound traffic (the protected addresses known).
+   * Legitimate TCP sessions of the last second (a flash crowd), perhaps beside other requests
+   * the host serves: handshakes completed (at least 3 ACK or data segments per SYN), few
+   * aborted (RSTs at most a quarter of the SYNs), the host sending content back (outbound bytes
+   * at least the inbound ones), and the sessions at least a third of the rise, with the
+   * requests answered in kind making up most of the rest (together 80%): DNS queries for names
+   * that repeat, each answered, and pings, each answered. Or answers to the host's own
+   * traffic (see `#answersShape`). The numbers in words, else null.
+   * Needs the outbound traffic (the protected addresses known).
    */
   sessionShape(): string | null {
     const s = this.#riseOf(this.row);
+    const all = this.sumsOf(this.row);
     const out = this.#out;
     const packets = s[Vector.PACKETS];
+    const answers = this.#answersShape(s, out);
+    if (answers !== null) return answers;
     const tcp = s[Vector.TCP];
     const syn = s[Vector.SYN];
     const segments = s[Vector.ACK] + s[Vector.PSH_ACK] + s[Vector.FIN];
     if (
-      !(packets > 0 && syn > 0 && tcp >= 0.8 * packets && segments >= SEGMENTS_PER_SYN * syn &&
-        s[Vector.RST] <= RST_PER_SYN * syn && out[Vector.BYTES] >= CONTENT_BACK * s[Vector.BYTES])
+      !(packets > 0 && syn > 0 && tcp >= SESSION_SHARE * packets &&
+        segments >= SEGMENTS_PER_SYN * syn && s[Vector.RST] <= RST_PER_SYN * syn &&
+        out[Vector.BYTES] >= CONTENT_BACK * s[Vector.BYTES])
     ) return null;
+    const queries = s[Vector.DNS_QUERY] > 0 && this.#usualNames() &&
+        out[Vector.AMP_FIRST] >= ANSWERED * all[Vector.DNS_QUERY]
+      ? s[Vector.DNS_QUERY]
+      : 0;
+    const pings = s[Vector.ICMP_ECHO] > 0 && out[Vector.ICMP] >= ANSWERED * all[Vector.ICMP_ECHO]
+      ? s[Vector.ICMP_ECHO]
+      : 0;
+    if (tcp + queries + pings < SERVED_SHARE * packets) return null;
+    const beside = queries + pings > 0
+      ? `, beside answered ${queries > 0 ? `DNS queries (${pct(queries, packets)}%)` : ""}${
+        queries > 0 && pings > 0 ? " and " : ""
+      }${pings > 0 ? `pings (${pct(pings, packets)}%)` : ""}`
+      : "";
     return `completed TCP sessions: ${round1(segments / syn)} segments and ` +
       `${round1(s[Vector.RST] / syn)} RSTs per SYN, ${
         round1(out[Vector.BYTES] / s[Vector.BYTES])
-      }` +
-      ` bytes sent back per byte received`;
+      } bytes sent back per byte received${beside}`;
+  }
+
+  /**
+   * Answers to the host's own traffic: a rise at least half made of RSTs and SYN-ACKs, no more than the SYNs
+   * the host sent, and ICMP (errors, echo replies) no more than the UDP packets and pings it
+   * sent (its connection attempts refused or accepted, its datagrams bounced or answered: a
+   * scan or a flood it sends, or a crawler).
+   */
+  #answersShape(s: Float64Array, out: Float64Array): string | null {
+    const tcp = s[Vector.RST] + s[Vector.SYN_ACK];
+    const icmp = s[Vector.ICMP_OTHER];
+    if (!(tcp + icmp >= ANSWERS_SHARE * s[Vector.PACKETS] && s[Vector.PACKETS] > 0)) return null;
+    const datagrams = out[Vector.UDP] + out[Vector.ICMP_ECHO];
+    if (tcp > ANSWER_SLACK * out[Vector.SYN] || icmp > ANSWER_SLACK * datagrams) return null;
+    return `answers to this host's own traffic: ${round1(tcp)} RSTs and SYN-ACKs for ${
+      round1(out[Vector.SYN])
+    } SYNs sent, ${round1(icmp)} ICMP for ${round1(datagrams)} UDP packets and pings sent`;
   }
 
   /**
@@ -300,6 +350,17 @@ export class TargetRates implements TargetTraffic {
       ? this.#table.recentTotal(v, FAST_SLOTS)
       : this.#table.recent(this.row, v, FAST_SLOTS);
     return (sum * SLOTS) / FAST_SLOTS * (k === 1 ? 8 : 1) / this.#thresholds[k];
+  }
+
+  /**
+   * Whether the target's DNS queries (as far as read) ask for names that repeat, none of them
+   * in half the queries: neither random names nor one name hammered (too few to tell: usual).
+   */
+  #usualNames(): boolean {
+    const dns = this.#evidence.stats(this.row)?.dns;
+    if (dns === undefined) return false;
+    return dns.total < RANDOM_NAMES_MIN ||
+      (dns.unique < 0.5 * dns.total && (dns.top[0]?.[1] ?? 0) < ONE_NAME_SHARE * dns.total);
   }
 
   /** Whether the target's DNS queries look random (most names distinct): never usual. */

@@ -70,7 +70,7 @@ export class Detector implements PacketAnalyzer {
   readonly #idSeed: string;
   readonly #table: RateTable;
   /** What the protected addresses send out, and the clients they answer. */
-  readonly #twoWay = new TwoWay();
+  readonly #twoWay: TwoWay;
   readonly #normal: NormalMix;
   readonly #thresholdsOf: Thresholds;
   /** One machine per tracked row, the interface's last; their incidents and pending counts. */
@@ -110,6 +110,7 @@ export class Detector implements PacketAnalyzer {
     this.#thresholdsOf = new Thresholds(config, this.baseline, capacity);
     this.#machines = Array.from({ length: capacity + 1 }, () => new IncidentMachine());
     this.#incidents = new Array(capacity + 1).fill(null);
+    this.#twoWay = new TwoWay(capacity + 1, this.#idSeed);
     this.#pending = Array.from({ length: capacity + 1 }, () => new Float64Array(VECTOR_COUNT));
     this.#iface = capacity;
     this.#evidence = new EvidenceWindows(capacity + 1);
@@ -117,12 +118,11 @@ export class Detector implements PacketAnalyzer {
     this.#normal = new NormalMix(capacity + 1);
     this.#traffic = new TargetRates(
       this.#table,
-      this.#twoWay.out.sums,
+      this.#twoWay,
       this.#evidence,
       this.#machines,
       this.#thresholds,
       this.#normal,
-      this.#twoWay.outNormal,
     );
   }
 
@@ -199,6 +199,7 @@ export class Detector implements PacketAnalyzer {
     for (let i = 0; i <= this.#iface; i++) {
       this.#act(i, this.#machines[i].finish(this.#cfg, this.#lastTickUs), this.#lastTickUs);
     }
+    this.#emit(this.#twoWay.finish(this.#cfg, this.#lastTickUs));
   }
 
   /** Every target not idle, and the interface (for status output and metrics). */
@@ -238,6 +239,7 @@ export class Detector implements PacketAnalyzer {
   #tick(): void {
     const table = this.#table;
     table.finishSlot();
+    this.#twoWay.out.finishSlot();
     this.#slotNo++;
     const tUs = this.#slotNo * SLOT_US;
     this.#lastTickUs = tUs;
@@ -251,10 +253,12 @@ export class Detector implements PacketAnalyzer {
       } else counts = table.current(i);
       const into = this.#incidents[i]?.vectors ?? this.#pending[i];
       for (let v = 0; v < VECTOR_COUNT; v++) into[v] += counts[v];
+      this.#twoWay.count(i);
     }
     table.rotate();
-    this.#twoWay.tick();
+    this.#twoWay.out.rotate();
     this.#traffic.update();
+    this.#emit(this.#twoWay.watch(this.#cfg, tUs, this.#traffic.ifaceSums));
     if (this.#slotNo % SLOTS === 0) this.#second(tUs);
     // Destinations first: the interface machine defers to a destination carrying the excess.
     for (let i = 0; i < this.#iface; i++) {
@@ -315,14 +319,10 @@ export class Detector implements PacketAnalyzer {
     const inc = this.#incidents[i];
     if (inc) this.#thresholds.set(inc.thresholds);
     else this.#thresholdsOf.load(i, tUs, this.#thresholds);
-    let ratio = 0;
-    let trigger = 0;
+    let ratio = 0, trigger = 0;
     for (let k = 0; k < RATES; k++) {
       const r = this.#rates[k] / this.#thresholds[k];
-      if (r > ratio) {
-        ratio = r;
-        trigger = k;
-      }
+      if (r > ratio) [ratio, trigger] = [r, k];
     }
     this.#traffic.row = i;
     const m = this.#machines[i];
@@ -344,6 +344,7 @@ export class Detector implements PacketAnalyzer {
       case MachineStep.SUSPECT:
         // The second that crossed the threshold is the first evidence.
         this.#pending[i].set(this.#traffic.sumsOf(i));
+        this.#twoWay.follow(i);
         this.#watch(i);
         return;
       case MachineStep.RELEASE:
@@ -432,10 +433,12 @@ export class Detector implements PacketAnalyzer {
     const stats = this.#evidence.stats(i);
     const inc = this.#incidents[i]!;
     if (i === this.#iface) inc.widen(this.#traffic.spread());
+    inc.answered = this.#twoWay.answered[i];
     return inc.event(kind, stats, this.#lastTickUs, atUs, endedUs);
   }
 
-  #emit(event: IncidentEvent): void {
+  #emit(event: IncidentEvent | null): void {
+    if (event === null) return;
     try {
       this.#onEvent(event);
     } catch {

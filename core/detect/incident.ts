@@ -64,6 +64,8 @@ export class Incident {
   readonly excess: Float64Array = new Float64Array(VECTOR_COUNT);
   /** Vector counters of the target's traffic since it first went over a threshold. */
   readonly vectors: Float64Array = new Float64Array(VECTOR_COUNT);
+  /** SYN-ACKs the protected addresses sent since the target went over (RSTs may answer them). */
+  answered = 0;
   /** Seconds whose statistics came from the target's own packets. */
   ownSeconds = 0;
   /** Seconds whose statistics came from the interface's windows. */
@@ -121,6 +123,7 @@ export class Incident {
       vectors: this.#excessOver(seconds),
       seconds,
       stats: stats ?? undefined,
+      answered: this.answered,
     });
     const spread = this.spread;
     if (spread !== null) {

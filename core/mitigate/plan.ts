@@ -60,6 +60,15 @@ export function planMitigation(
   settings: MitigationSettings,
   allowlist: Allowlist,
 ): MitigationPlan {
+  if (event.direction === "outbound") {
+    return {
+      incident: event.id,
+      mode: settings.mode,
+      rule: "outbound",
+      actions: [],
+      notes: ["this host sends the flood (compromised-host finding): nothing to block inbound"],
+    };
+  }
   const family = String(event.attack_family ?? "unknown");
   const subtype = String(event.attack_subtype ?? "unknown");
   const spoofed = event.spoofing_detected === true;

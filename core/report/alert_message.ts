@@ -47,7 +47,12 @@ export function alertFacts(event: IncidentEvent, ctx: AlertContext): AlertFacts 
   const subtype = str(event.attack_subtype, "unknown");
   const what = subtype === family ? family : `${family} / ${subtype}`;
   const target = str(event.target, "interface");
-  const where = target === "interface" ? `all of ${ctx.interface}` : target;
+  const outbound = event.direction === "outbound";
+  const where = target === "interface"
+    ? `all of ${ctx.interface}`
+    : outbound
+    ? "others, sent by this host"
+    : target;
   const verb = event.event === "open" ? "started" : event.event === "resolve" ? "ended" : "ongoing";
   const duration = num(event.duration_seconds ?? event.duration);
   const facts = [
@@ -74,7 +79,9 @@ export function alertFacts(event: IncidentEvent, ctx: AlertContext): AlertFacts 
   return {
     event: event.event,
     id: event.id,
-    title: `DDoS attack ${verb} on ${ctx.host}: ${what} against ${where}`,
+    title: outbound
+      ? `Outbound flood ${verb} from ${ctx.host} (compromised?): ${what} against others`
+      : `DDoS attack ${verb} on ${ctx.host}: ${what} against ${where}`,
     facts,
     evidence: typeof summary === "string" ? summary : "",
     pcapPath: ctx.pcapPath,

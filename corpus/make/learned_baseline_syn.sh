@@ -62,14 +62,12 @@ in_net timeout $((FLOOD + 2)) hping3 -q -S -p 80 -a 198.18.19.5 -i "u$IV" -c "$C
 OFF=$(now)
 sleep "$AFTER"
 stop_capture
-# known_failure: what the detector does not get right yet (the corpus test reports it ignored).
 read -r -d '' EXTRA <<JSON || true
 {
   "timeline": {"start": $T0, "onset": $ON, "end": $OFF},
   "description": "Learned baseline then SYN flood: 9 minutes of background only (bg.py --web-rps 0.6 --dns-qps 8 and the ping monitor; measured inbound to 198.18.0.1 per second: mean $MEAN, p99 $P99, max $MAX packets/s; p99 SYN $SYN99/s, UDP $UDP99/s (max $UDPMAX), ICMP $ICMP99/s), then a SYN flood from the fixed source 198.18.19.5: in_net timeout $((FLOOD + 2)) hping3 -q -S -p 80 -a 198.18.19.5 -i u$IV -c $COUNT 198.18.0.1, i.e. $SYN_RATE SYN/s for $FLOOD s, set from the capture so that its inbound packets (its SYNs plus the RSTs NET's kernel answers SRV's SYN-ACKs with) are ~4x the background's p99 (~$((2 * SYN_RATE)) packets/s); then $AFTER s more background. The floors are above the background's peaks, so the warm-up is quiet while only they apply, and below 3x its p99 levels, so at the flood the learned baseline sets the thresholds (pps ~3 x $P99 = $((3 * P99))).",
   "config": {"min_pps_threshold": 100, "min_syn_pps_threshold": 5, "min_udp_pps_threshold": 30, "min_icmp_pps_threshold": 10, "min_fragment_pps_threshold": 5, "min_bps_threshold": 0},
-  "expect": {"incidents": 1, "target": "198.18.0.1", "family": ["syn_flood"], "open_within_s": 2, "warmup_quiet": true,
-    "known_failure": "not right yet: the warm-up is quiet and the flood opens 0.29 s after onset, but the flooding host's own kernel answers each SYN-ACK with a RST, and the detector names it multi_vector rst_flood+syn_flood"}
+  "expect": {"incidents": 1, "target": "198.18.0.1", "family": ["syn_flood"], "open_within_s": 2, "warmup_quiet": true}
 }
 JSON
 write_case "$NAME" "$EXTRA"

@@ -22,6 +22,15 @@ for (const c of corpusCases()) {
   });
 }
 
+Deno.test("replay of the compromised-host case names the finding outbound, and opens nothing without detect_outbound", async () => {
+  const c = corpusCases().find((c) => c.name === "outbound_syn_flood")!;
+  const on = await replayCase(c, dir);
+  assert(on.opens.length === 1 && on.opens[0].direction === "outbound", JSON.stringify(on.opens));
+  assert(on.held.some((h) => /answers to this host's own traffic/.test(String(h.reason))));
+  const off = await replayCase({ ...c, config: { ...c.config, detect_outbound: false } }, dir);
+  assert(off.opens.length === 0, `opened ${JSON.stringify(off.opens)}`);
+});
+
 Deno.test("the corpus test removes its scratch folder", async () => {
   await Deno.remove(dir, { recursive: true });
 });

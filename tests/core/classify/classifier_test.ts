@@ -456,6 +456,20 @@ Deno.test("classify() never names SYNs and RSTs without completed handshakes a c
   assertEquals(c.attack_subtype, "syn_flood+rst_flood");
 });
 
+Deno.test("classify() counts the RSTs answering the host's SYN-ACKs in the SYN flood", () => {
+  // One flooding host: its kernel resets each SYN-ACK it never asked for.
+  const flows: Flow[] = [
+    { count: 3000, proto: IpProto.TCP, flags: SYN, sources: 1 },
+    { count: 2900, proto: IpProto.TCP, flags: RST, sources: 1 },
+  ];
+  const c = classify({ ...profile(flows), answered: 2950 });
+  expectKind(c, "syn_flood", "syn_flood");
+  assertMatch(c.evidence.summary, /RSTs answering the host's SYN-ACKs/);
+  // RSTs beyond the SYN-ACKs sent are a vector of their own.
+  const more = classify({ ...profile(flows), answered: 500 });
+  assertEquals(more.attack_subtype, "syn_flood+rst_flood");
+});
+
 Deno.test("classify() names DNS queries for distinct names under one zone random_subdomain", () => {
   const p = profile([{ count: 3000, proto: IpProto.UDP, dport: 53, sources: 4 }]);
   p.stats!.dns = {

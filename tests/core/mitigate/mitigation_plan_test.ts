@@ -265,3 +265,20 @@ Deno.test("capActions() enforces the blocked-entries cap and the actions-per-min
   assertEquals(capActions([cookies], 0, 10, budget, 59_000).refused.length, 1);
   assertEquals(capActions([cookies], 0, 10, budget, 60_001).allowed.length, 1);
 });
+
+Deno.test("planMitigation() blocks nothing for a flood this host sends (an outbound finding)", () => {
+  const plan = planMitigation(
+    event({
+      target: "outbound",
+      inner_ip: null,
+      direction: "outbound",
+      attack_family: "syn_flood",
+      attack_subtype: "syn_flood",
+      top_src_ips: [{ ip: "198.18.0.2", count: 5000 }],
+    }),
+    settings({ mode: "auto" }),
+    allow,
+  );
+  assertEquals(plan.actions, []);
+  assertMatch(plan.notes[0], /this host sends the flood/);
+});

@@ -72,3 +72,20 @@ Deno.test("alert messages stay within each service's length limits and survive a
   assertEquals(pd.payload.summary.length, 1024);
   assertEquals(pd.payload.severity, "error");
 });
+
+Deno.test("alertFacts() titles a flood this host sends as an outbound flood, not an attack on it", () => {
+  const f = alertFacts({
+    type: "incident",
+    event: "open",
+    id: "o1",
+    target: "outbound",
+    direction: "outbound",
+    attack_family: "syn_flood",
+    attack_subtype: "syn_flood",
+  }, ctx);
+  assertEquals(
+    f.title,
+    "Outbound flood started from edge-1 (compromised?): syn_flood against others",
+  );
+  assertEquals(f.facts[1].value, "others, sent by this host on edge-1 (eth0)");
+});
