@@ -31,3 +31,49 @@ export function parseCommand<S extends z.ZodType>(
   }
   return { values: result.data, positionals: parsed.positionals };
 }
+
+/** Options of any command that take a value (their next argument is never a command). */
+const VALUE_OPTIONS = new Set([
+  "--config",
+  "--interface",
+  "-i",
+  "--pcap",
+  "--filter",
+  "--duration",
+  "--reader",
+  "--format",
+  "--limit",
+  "-n",
+]);
+
+/**
+ * Finds the command in `args` wherever it stands, as argparse did: the first argument that is
+ * not an option or an option's value, when it is one of `commands`, else the first of `modes`
+ * (`--test`, `--setup`, ...). Returns it (null: none) and the other arguments in their order,
+ * so `ftagent --config X --test` and `ftagent --config X incidents` work like their
+ * command-first forms.
+ */
+export function splitCommand(
+  args: readonly string[],
+  commands: ReadonlySet<string>,
+  modes: ReadonlySet<string>,
+): { command: string | null; rest: string[] } {
+  let positional = -1, mode = -1;
+  for (let i = 0; i < args.length; i++) {
+    const a = args[i];
+    if (a === "--") break;
+    if (VALUE_OPTIONS.has(a)) {
+      i++;
+      continue;
+    }
+    if (modes.has(a)) {
+      if (mode < 0) mode = i;
+    } else if (!a.startsWith("-") || a === "-") {
+      positional = i;
+      break;
+    }
+  }
+  const at = positional >= 0 && commands.has(args[positional]) ? positional : mode;
+  if (at < 0) return { command: null, rest: [...args] };
+  return { command: args[at], rest: [...args.slice(0, at), ...args.slice(at + 1)] };
+}

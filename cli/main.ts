@@ -4,7 +4,7 @@
  * @module
  */
 
-import { UsageError } from "./_args.ts";
+import { splitCommand, UsageError } from "./_args.ts";
 import { closeLogging } from "./_logging.ts";
 import { capture, CAPTURE_USAGE } from "./capture.ts";
 import { CLASSIFY_USAGE, classifyCommand } from "./classify.ts";
@@ -54,10 +54,45 @@ function indent(text: string): string {
   return text.split("\n").map((line) => "  " + line).join("\n");
 }
 
-/** Runs the CLI with `args`; returns the exit code (errors are printed as one line). */
+/** The commands, with their usage (for `ftagent COMMAND --help`). */
+const COMMANDS: Record<string, string> = {
+  "replay": REPLAY_USAGE,
+  "replay-log": REPLAY_LOG_USAGE,
+  "classify": CLASSIFY_USAGE,
+  "incidents": INCIDENTS_USAGE,
+  "mitigation": MITIGATION_USAGE,
+  "status": STATUS_USAGE,
+  "capture": CAPTURE_USAGE,
+  "help": USAGE,
+};
+/** The Flowtriq agent's mode flags, taken wherever they stand when no command is given. */
+const MODES = new Set([
+  "--version",
+  "-V",
+  "--help",
+  "-h",
+  "--setup",
+  "--test",
+  "--install-service",
+]);
+const MODE_USAGE: Record<string, string> = {
+  "--setup": SETUP_USAGE,
+  "--test": SELF_TEST_USAGE,
+  "--install-service": INSTALL_SERVICE_USAGE,
+};
+
+/**
+ * Runs the CLI with `args`; returns the exit code (errors are printed as one line). Options
+ * may come before or after the command, in any order, as with argparse.
+ */
 export async function main(args: string[]): Promise<number> {
   try {
-    const [first, ...rest] = args;
+    const { command: first, rest } = splitCommand(args, new Set(Object.keys(COMMANDS)), MODES);
+    const usage = first === null ? RUN_USAGE : COMMANDS[first] ?? MODE_USAGE[first];
+    if (usage && first !== "help" && (rest.includes("--help") || rest.includes("-h"))) {
+      console.log(usage);
+      return 0;
+    }
     switch (first) {
       case "--version":
       case "-V":
@@ -89,7 +124,7 @@ export async function main(args: string[]): Promise<number> {
       case "--install-service":
         return await installService(rest);
       default:
-        return await run(args);
+        return await run(rest);
     }
   } catch (err) {
     return report(err);
