@@ -26,6 +26,7 @@
 export * from "./core/packet/mod.ts";
 export * from "./core/sketch/mod.ts";
 export * from "./core/traffic/mod.ts";
+export * from "./core/flow/mod.ts";
 export * from "./core/classify/mod.ts";
 export * from "./core/detect/mod.ts";
 export * from "./core/l7/mod.ts";

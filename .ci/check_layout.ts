@@ -54,6 +54,7 @@ const CORE_ORDER: Record<string, string[]> = {
   l7: ["sketch", "detect", "config"],
   mitigate: ["packet", "detect", "config"],
   report: ["packet", "traffic", "detect", "l7", "config"],
+  flow: ["packet"],
 };
 
 /** What each top-level product folder may import. */

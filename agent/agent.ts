@@ -21,7 +21,8 @@ import { Listeners } from "./listeners.ts";
 import { Mitigation } from "./mitigate/mod.ts";
 import { Observability } from "./observe/mod.ts";
 import { Alerts, Reporting } from "./report/mod.ts";
-import { LocalIncidents, openAgentDb } from "./state/mod.ts";
+import { failFast, LocalIncidents, openAgentDb, stateWriter } from "./state/mod.ts";
+import { runStopSteps } from "./stop_steps.ts";
 import { VERSION } from "./version.ts";
 
 /** Time the listeners get to empty their queues at stop (ms). */
@@ -92,6 +93,7 @@ export class Agent {
     listeners.add({ name: "log", handle: (event) => logIncident(log, event) });
     // The one state database (incidents, outbox, mitigations), closed last.
     const db = await openAgentDb(config.state_dir);
+    stateWriter(db, log); // every component's writes, in order, never waiting on disk
     const incidents = new LocalIncidents(db, config, log);
     listeners.add({ name: "incidents", handle: (event) => incidents.record(event) });
     const mitigation = await Mitigation.start(config, db, log);
@@ -101,7 +103,9 @@ export class Agent {
     const lastSecond = new LastSecond();
     engine.onWindow((window) => lastSecond.window(window));
     // Evidence: every frame also goes to the recorder's pre-attack ring and open captures.
-    const recorder = config.pcap_enabled ? new PcapRecorder(config) : null;
+    const recorder = config.pcap_enabled
+      ? new PcapRecorder(config, { onWarning: (message) => log.warn(message) })
+      : null;
     // Outbox (always) and the control plane (with an account): never on the capture path.
     const reporting = new Reporting({
       config,
@@ -163,6 +167,9 @@ export class Agent {
     });
     listeners.add({ name: "l7", handle: (event) => l7.observe(event) });
     reporting.attachL7(l7);
+    // Incidents a killed run left open: resolved towards every listener, then never a wait.
+    for (const event of incidents.leftOpen()) listeners.emit(event);
+    failFast(db);
     return new Agent({
       log,
       source,
@@ -220,26 +227,54 @@ export class Agent {
     }
   }
 
-  /** Resolves open incidents, flushes every part, saves the baseline and closes the database. */
+  /**
+   * Resolves open incidents, flushes every part, saves the baseline and closes the database:
+   * each step in its own `try` ({@linkcode runStopSteps}), so one that throws is logged and the
+   * others still run.
+   */
   async stop(): Promise<void> {
     const p = this.#p;
-    await p.observability.stop();
-    clearInterval(this.#pruner);
-    await p.l7.stop(); // resolves an open L7 incident
-    await p.engine.finish(); // resolves open incidents, saves the baseline
-    if (!(await p.listeners.flush(FLUSH_MS))) p.log.warn("listeners still busy at exit");
-    // Reporting first: no server command can reach mitigation once it has undone its rules.
-    await p.reporting.stop();
-    await p.mitigation.stop();
+    const recorder = p.recorder;
+    await runStopSteps(p.log, [
+      { name: "stop the metrics endpoint", run: () => p.observability.stop() },
+      { name: "stop the capture pruner", run: () => clearInterval(this.#pruner) },
+      { name: "stop L7", run: () => p.l7.stop() }, // resolves an open L7 incident
+      // Resolves open incidents, saves the baseline (also when resolving threw).
+      { name: "resolve open incidents", run: () => p.engine.finish() },
+      {
+        name: "flush the listeners",
+        run: async () => {
+          if (!(await p.listeners.flush(FLUSH_MS))) p.log.warn("listeners still busy at exit");
+        },
+      },
+      // Reporting first: no server command can reach mitigation once it has undone its rules.
+      { name: "stop reporting", run: () => p.reporting.stop() },
+      { name: "undo mitigation", run: () => p.mitigation.stop() },
+      { name: "close the PCAP captures", run: () => recorder?.close() },
+      { name: "log the totals", run: () => this.#logTotals() },
+      {
+        name: "write what waits for the state database",
+        run: async () => {
+          if (!(await stateWriter(p.db).flush(FLUSH_MS))) {
+            p.log.warn("state database writes still waiting at exit");
+          }
+        },
+      },
+      { name: "close the incident store", run: () => p.incidents.close() },
+      { name: "close the state database", run: () => p.db.close() },
+    ]);
+  }
+
+  #logTotals(): void {
+    const p = this.#p;
     if (p.recorder !== null) {
-      await p.recorder.close();
+      // A stop of PCAP writing was said when it happened; here only the totals.
       const pcap = p.recorder.stats();
-      if (pcap.stoppedReason) {
-        p.log.warn("PCAP writing stopped: {reason}", { reason: pcap.stoppedReason });
-      }
-      p.log.info("PCAP: {files} captures, {dropped} frames dropped", {
+      p.log.info("PCAP: {files} captures, {dropped} frames dropped, {errors} errors{stopped}", {
         files: pcap.files,
         dropped: pcap.droppedFrames,
+        errors: pcap.errors,
+        stopped: pcap.stoppedReason ? ` (writing stopped: ${pcap.stoppedReason})` : "",
       });
     }
     const stats = p.source.stats();
@@ -252,7 +287,5 @@ export class Agent {
         listeners: JSON.stringify(p.listeners.stats()),
       },
     );
-    p.incidents.close();
-    p.db.close();
   }
 }

@@ -45,6 +45,11 @@ export interface EngineOptions {
    * same capture.
    */
   log?: Logger;
+  /**
+   * One line about the traffic (the first frame whose time cannot be a date); without it, the
+   * logger's warning (none without a logger either).
+   */
+  onWarning?: (message: string) => void;
 }
 
 /** How {@linkcode Engine.run} reads its source. */
@@ -80,13 +85,18 @@ export class Engine {
   #configured = false;
   #sink: PacketSink;
 
-  private constructor(detector: Detector, baseline: BaselineFile | null) {
+  private constructor(
+    detector: Detector,
+    baseline: BaselineFile | null,
+    options: EngineOptions,
+  ) {
     this.detector = detector;
     this.#baseline = baseline;
     const listeners = this.#windowListeners;
+    const warn = options.onWarning ?? ((message: string) => options.log?.warn(message));
     this.pipeline = new Pipeline((window) => {
       for (let i = 0; i < listeners.length; i++) listeners[i](window);
-    }, { detector });
+    }, { detector, onBadTime: (tsUs) => warn(badTimeMessage(tsUs)) });
     this.#sink = this.pipeline;
   }
 
@@ -129,7 +139,7 @@ export class Engine {
         onEvent: options.onEvent,
         onHeld: options.onHeld,
       });
-      const engine = new Engine(detector, null);
+      const engine = new Engine(detector, null, options);
       engine.protect(config.protected_networks);
       return engine;
     }
@@ -147,7 +157,7 @@ export class Engine {
       onHeld: options.onHeld,
     });
     file.keep(detector.baseline);
-    const engine = new Engine(detector, file);
+    const engine = new Engine(detector, file, options);
     engine.protect(config.protected_networks);
     return engine;
   }
@@ -208,10 +218,16 @@ export class Engine {
     }
   }
 
-  /** End of the traffic: closes the last window, resolves open incidents, saves the baseline. */
+  /**
+   * End of the traffic: closes the last window, resolves open incidents, saves the baseline
+   * (also when resolving threw; that error is thrown after the save).
+   */
   async finish(): Promise<void> {
-    this.pipeline.flush();
-    await this.#baseline?.close();
+    try {
+      this.pipeline.flush();
+    } finally {
+      await this.#baseline?.close();
+    }
   }
 
   /** Starts the probe that measures how late a short timer fires (a blocked loop shows). */
@@ -223,4 +239,10 @@ export class Engine {
       last = now;
     }, LAG_PERIOD_MS);
   }
+}
+
+/** The one line about frames whose time cannot be a date. */
+function badTimeMessage(tsUs: number): string {
+  return `a frame with timestamp ${tsUs} µs (not a time from 1970 to 2100) was ignored and ` +
+    "counted as malformed; later ones are only counted";
 }

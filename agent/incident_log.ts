@@ -1,6 +1,7 @@
 /**
  * The incident log line: one per incident event, with its id, target, family and evidence
- * (opens as warnings, with the rule that opened them); HTTP floods with their request rates
+ * (opens as warnings, with the rule that opened them; resolves of incidents a stopped agent left
+ * open as warnings too); HTTP floods with their request rates
  * instead of packet rates.
  *
  * @module
@@ -33,5 +34,7 @@ export function logIncident(log: Logger, event: IncidentEvent): void {
   const text = `incident {event} {id}: {family}/{subtype} on {target}, ${rates}, ` +
     "confidence {confidence}: {summary}";
   if (event.event === "open") log.warn(text + " ({opened_by})", fields);
-  else log.info(text, fields);
+  else if (event.resolved_by === "agent_restart") {
+    log.warn(text + " (resolved at start: the agent stopped while it was open)", fields);
+  } else log.info(text, fields);
 }

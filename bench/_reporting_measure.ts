@@ -89,6 +89,7 @@ console.log(JSON.stringify({
   cpuSeconds: (cpu.user + cpu.system) / 1e6,
   opens,
   depth: stats.outbox.depth,
-  sent: stats.senders[0]?.sent ?? 0,
-  failed: stats.senders[0]?.failed ?? 0,
+  // Every control-plane lane (incident events have a sender of their own).
+  sent: stats.senders.reduce((n, s) => n + s.sent, 0),
+  failed: stats.senders.reduce((n, s) => n + s.failed, 0),
 }));

@@ -48,6 +48,7 @@ export async function replay(args: string[]): Promise<number> {
       printer.incident(event);
     },
     onHeld: (notice) => printer.held(notice),
+    onWarning: (message) => console.error(`ftagent: warning: ${path}: ${message}`),
   });
   engine.onWindow((window) => {
     windows++;

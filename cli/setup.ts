@@ -16,6 +16,8 @@ import { chooseInterface, listInterfaces } from "../agent/capture/mod.ts";
 import {
   DEFAULT_CONFIG_PATH,
   LineReader,
+  parseConfigJson,
+  readConfigText,
   removeTempSync,
   writeConfigAtomic,
 } from "../agent/config/mod.ts";
@@ -175,20 +177,22 @@ export async function runWizard(
 async function readExisting(
   path: string,
 ): Promise<{ data: Record<string, unknown>; warnings: string[] }> {
-  let text: string;
   try {
-    text = await Deno.readTextFile(path);
+    await Deno.stat(path);
   } catch (err) {
     if (err instanceof Deno.errors.NotFound) return { data: {}, warnings: [] };
-    throw new ConfigError(`${path}: ${err instanceof Error ? err.message : String(err)}`);
+  }
+  let text: string;
+  try {
+    text = (await readConfigText(path)).text;
+  } catch (err) {
+    throw new ConfigError(`${(err as Error).message}: fix or remove it first`);
   }
   let data: unknown;
   try {
-    data = JSON.parse(text);
+    data = parseConfigJson(path, text);
   } catch (err) {
-    throw new ConfigError(
-      `${path}: not valid JSON (${(err as Error).message.split("\n")[0]}): fix or remove it first`,
-    );
+    throw new ConfigError(`${(err as Error).message}: fix or remove it first`);
   }
   try {
     const { warnings } = parseConfig(data);

@@ -1,8 +1,14 @@
 // Paced delivery for capture files: records of one parsed chunk are indexed, then handed to
 // the real sink when as much wall time has passed as packet time did since the first packet.
+// A frame whose time is not a date is handed over at once (the pipeline counts it as
+// malformed); a jump of more than MAX_WAIT_US from the frame before (a pause, a clock set, a
+// corrupt time) is not waited for: the schedule starts again from that frame.
 import type { PacketSink } from "../../core/packet/mod.ts";
+import { isPacketTime } from "../../core/traffic/mod.ts";
 
 const INITIAL = 1 << 16;
+/** Longest packet-time gap waited for (the windower starts afresh after such a gap anyway). */
+const MAX_WAIT_US = 300e6;
 
 /** Collects records of a chunk (as a sink) and delivers them on schedule. */
 export class PacedDelivery implements PacketSink {
@@ -13,6 +19,7 @@ export class PacedDelivery implements PacketSink {
   #linktype = new Int32Array(INITIAL);
   #tsUs = new Float64Array(INITIAL);
   #firstTsUs = NaN;
+  #lastTsUs = NaN;
   #startMs = 0;
 
   constructor(readonly sink: PacketSink, readonly signal?: AbortSignal) {}
@@ -39,11 +46,13 @@ export class PacedDelivery implements PacketSink {
   async deliver(buf: Uint8Array): Promise<void> {
     for (let i = 0; i < this.#n; i++) {
       const tsUs = this.#tsUs[i];
-      if (Number.isNaN(this.#firstTsUs)) {
+      const onTime = isPacketTime(tsUs);
+      if (onTime && !(Math.abs(tsUs - this.#lastTsUs) <= MAX_WAIT_US)) {
         this.#firstTsUs = tsUs;
         this.#startMs = performance.now();
       }
-      const wait = this.#startMs + (tsUs - this.#firstTsUs) / 1000 - performance.now();
+      if (onTime) this.#lastTsUs = tsUs;
+      const wait = onTime ? this.#startMs + (tsUs - this.#firstTsUs) / 1000 - performance.now() : 0;
       if (wait > 2) await new Promise((r) => setTimeout(r, wait));
       if (this.signal?.aborted) break;
       this.sink.packet(

@@ -42,14 +42,14 @@ export class PcapDisk {
     this.#o = options;
   }
 
-  /** Creates the directory (mode 0750) when it is missing. */
+  /** Creates the directory (mode 0700) when it is missing. */
   async ensureDir(): Promise<void> {
     try {
       await Deno.stat(this.#o.dir);
     } catch (err) {
       if (!(err instanceof Deno.errors.NotFound)) throw err;
-      await Deno.mkdir(this.#o.dir, { recursive: true, mode: 0o750 });
-      await Deno.chmod(this.#o.dir, 0o750);
+      await Deno.mkdir(this.#o.dir, { recursive: true, mode: 0o700 });
+      await Deno.chmod(this.#o.dir, 0o700);
     }
   }
 

@@ -81,3 +81,9 @@ export function isoToUs(value: unknown): number {
   const ms = Date.parse(m[1] + m[3]);
   return ms * 1000 + Number((m[2] ?? "").padEnd(6, "0").slice(0, 6));
 }
+/** What kind of failure `err` is: the system's error code (EROFS, ENOSPC...) or its name. */
+export function errorCause(err: unknown): string {
+  const code = (err as { code?: unknown } | null)?.code;
+  if (typeof code === "string") return code;
+  return err instanceof Error ? err.name : "error";
+}

@@ -5,7 +5,10 @@
  * the disk: frames are appended to bounded in-memory chunks, written asynchronously, and dropped
  * (counted) when the disk falls behind. Disk limits (`pcap_max_total_mb`, `pcap_min_free_mb`)
  * are checked before a file is opened and before every write; a violation stops PCAP writing
- * with a reason in {@linkcode PcapRecorder.stats}, never detection.
+ * with a reason in {@linkcode PcapRecorder.stats}, never detection. A write failure or a
+ * violated limit is said once when it happens (`onWarning`: one line per cause, with the path
+ * and the system's error), again only after writing worked in between. Files are created with
+ * mode 0600, the directory with 0700.
  *
  * @module
  */
@@ -23,7 +26,7 @@ import {
 import type { Config } from "../../core/config/mod.ts";
 import type { IncidentEvent } from "../../core/detect/mod.ts";
 import { PcapDisk } from "./_pcap_disk.ts";
-import { ChunkPool, isoToUs, Recording } from "./_pcap_recording.ts";
+import { ChunkPool, errorCause, isoToUs, Recording } from "./_pcap_recording.ts";
 import type { PcapFileStats, PcapRecorderStats } from "./pcap_stats.ts";
 
 /** The config keys the recorder reads. */
@@ -50,6 +53,8 @@ export interface PcapRecorderOptions {
   flushMs?: number;
   /** Longest time a `df` reading or directory scan is reused (ms, default 5000). */
   diskCheckMs?: number;
+  /** One line when writing fails or stops, once per cause (default: none). */
+  onWarning?: (message: string) => void;
 }
 
 const FILE_SNAPLEN = 65535;
@@ -70,6 +75,9 @@ export class PcapRecorder {
   readonly #recent: PcapFileStats[] = [];
   #linktype = -1;
   #timer: ReturnType<typeof setInterval> | null = null;
+  readonly #onWarning: (message: string) => void;
+  /** Causes already warned about since writing last worked. */
+  readonly #warned = new Set<string>();
   readonly #stats = {
     files: 0,
     packets: 0,
@@ -89,6 +97,7 @@ export class PcapRecorder {
     this.#snaplen = Math.min(options.snaplen ?? FILE_SNAPLEN, FILE_SNAPLEN);
     this.#maxPending = options.maxPendingBytes ?? 8 * 1024 * 1024;
     this.#flushMs = options.flushMs ?? 250;
+    this.#onWarning = options.onWarning ?? (() => {});
     const checkMs = options.diskCheckMs ?? 5000;
     this.#disk = new PcapDisk({
       dir: config.pcap_dir,
@@ -320,8 +329,8 @@ export class PcapRecorder {
     }
     this.#stats.stoppedReason = null;
     const path = rec.info.path;
-    rec.file = await Deno.open(path, { write: true, create: true, truncate: true, mode: 0o640 });
-    await Deno.chmod(path, 0o640);
+    rec.file = await Deno.open(path, { write: true, create: true, truncate: true, mode: 0o600 });
+    await Deno.chmod(path, 0o600);
   }
 
   /** Writes the pending chunks (after the disk checks). */
@@ -350,11 +359,16 @@ export class PcapRecorder {
       this.#stats.bytesWritten += c.pos;
       this.#pool.give(c);
     }
+    this.#warned.clear(); // Writing works: the next failure is news again.
   }
 
   /** Disk limits violated: every capture stops (what is written stays), new ones are refused. */
   #stopAll(reason: string): void {
     this.#stats.stoppedReason = reason;
+    this.#warn(
+      reason.split(" ")[0],
+      `PCAP writing stopped: ${reason}; detection goes on, new captures are tried at the next incident`,
+    );
     for (const rec of [...this.#open.values()]) {
       rec.discarded = true;
       if (rec.active) this.#end(rec, `stopped: ${reason}`);
@@ -377,8 +391,13 @@ export class PcapRecorder {
   /** Runs `op` after the recording's earlier operations; failures are counted, never thrown. */
   #then(rec: Recording, op: () => Promise<void>): void {
     rec.chain = rec.chain.then(op).catch((err) => {
-      this.#error(err);
+      this.#error(err, rec.info.path);
       rec.discarded = true;
+      const file = rec.file; // given up: a failed write leaves it open
+      rec.file = null;
+      try {
+        file?.close();
+      } catch { /* already gone */ }
       this.#release(rec);
       if (rec.active) this.#end(rec, `error: ${this.#stats.lastError}`);
       else this.#open.delete(rec.info.id);
@@ -408,8 +427,19 @@ export class PcapRecorder {
     if (this.#recent.length > RECENT) this.#recent.shift();
   }
 
-  #error(err: unknown): void {
+  /** Counts a failure; one of a capture (at `path`) is also said, once per cause. */
+  #error(err: unknown, path?: string): void {
+    const message = err instanceof Error ? err.message : String(err);
     this.#stats.errors++;
-    this.#stats.lastError = err instanceof Error ? err.message : String(err);
+    this.#stats.lastError = message;
+    if (path === undefined) return;
+    this.#warn(errorCause(err), `PCAP capture ${path} failed: ${message}; detection goes on`);
+  }
+
+  /** Says `message` unless `cause` was said since writing last worked. */
+  #warn(cause: string, message: string): void {
+    if (this.#warned.has(cause)) return;
+    this.#warned.add(cause);
+    this.#onWarning(message);
   }
 }

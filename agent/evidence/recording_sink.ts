@@ -7,7 +7,7 @@
  */
 
 import type { PacketSink } from "../../core/packet/mod.ts";
-import type { Pipeline } from "../../core/traffic/mod.ts";
+import { isPacketTime, type Pipeline } from "../../core/traffic/mod.ts";
 import type { PcapRecorder } from "./pcap_recorder.ts";
 
 /** Feeds each frame to a pipeline, then to a PCAP recorder. */
@@ -26,7 +26,7 @@ export class RecordingSink implements PacketSink {
     this.#recorder.batch(buf, start, end, frames);
   }
 
-  /** One frame: counted and detected, then recorded. */
+  /** One frame: counted and detected, then recorded (not when its time cannot be a date). */
   packet(
     buf: Uint8Array,
     offset: number,
@@ -37,6 +37,7 @@ export class RecordingSink implements PacketSink {
   ): void {
     const pipeline = this.#pipeline;
     pipeline.packet(buf, offset, capLen, wireLen, tsUs, linktype);
+    if (!isPacketTime(tsUs)) return;
     this.#recorder.packet(buf, offset, capLen, wireLen, tsUs, linktype, pipeline.meta);
   }
 }

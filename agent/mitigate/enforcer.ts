@@ -86,6 +86,9 @@ export class CloudflareClient {
 
 /** Applies and undoes single actions. */
 export class Enforcer {
+  /** The sysctl's value before this process first changed it (null: never changed). */
+  #syncookiesBefore: string | null = null;
+
   /** `syncookies` is the sysctl file (a test may point elsewhere). */
   constructor(
     readonly backend: FirewallBackend,
@@ -98,6 +101,8 @@ export class Enforcer {
     if (action.type === "syn_cookies") {
       const previous = (await Deno.readTextFile(this.syncookies)).trim();
       if (!/^[0-9]$/.test(previous)) throw new Error(`unexpected tcp_syncookies value ${previous}`);
+      // Remembered before the write: even an action whose record fails later is put back.
+      if (previous !== "1") this.#syncookiesBefore ??= previous;
       await Deno.writeTextFile(this.syncookies, "1\n");
       return previous;
     }
@@ -109,11 +114,28 @@ export class Enforcer {
     return null;
   }
 
+  /**
+   * Puts back what this process changed outside the firewall (the SYN cookies sysctl, when it
+   * still holds the agent's value); returns a note of what was restored, or null.
+   */
+  async restore(): Promise<string | null> {
+    const before = this.#syncookiesBefore;
+    if (before === null) return null;
+    this.#syncookiesBefore = null;
+    const now = (await Deno.readTextFile(this.syncookies)).trim();
+    if (now !== "1") return null; // put back already, or changed by someone else since
+    await Deno.writeTextFile(this.syncookies, `${before}\n`);
+    return `net.ipv4.tcp_syncookies restored to ${before}`;
+  }
+
   /** Undoes `action` given what {@linkcode apply} returned. */
   async undo(action: MitigationAction, detail: string | null): Promise<void> {
     if (action.type === "syn_cookies") {
-      const previous = detail !== null && /^[0-9]$/.test(detail) ? detail : "1";
+      const previous = detail !== null && /^[0-9]$/.test(detail)
+        ? detail
+        : this.#syncookiesBefore ?? "1";
       await Deno.writeTextFile(this.syncookies, `${previous}\n`);
+      if (previous === this.#syncookiesBefore) this.#syncookiesBefore = null;
       return;
     }
     if (action.type === "cloudflare_rule") {

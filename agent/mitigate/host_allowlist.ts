@@ -1,11 +1,12 @@
 /**
  * The allowlist of the machine the agent runs on: its own addresses, its default gateways
- * (IPv4 and IPv6), the control plane's API host and the config's CIDRs (loopback is always in).
+ * (IPv4 and IPv6), its DNS resolvers, the control plane's API host and the config's CIDRs
+ * (loopback is always in).
  *
  * @module
  */
 
-import { Allowlist } from "../../core/mitigate/mod.ts";
+import { Allowlist, parseResolvConf } from "../../core/mitigate/mod.ts";
 import { formatAddressWords } from "../../core/packet/mod.ts";
 import { interfaceAddresses } from "../capture/mod.ts";
 
@@ -23,6 +24,7 @@ export function hostAllowlist(
   const list = new Allowlist(cidrs.map((cidr) => ({ cidr, why: "config allowlist" })));
   for (const addr of interfaceAddresses()) list.add(addr, "own address");
   for (const gw of defaultGateways()) list.add(gw, "default gateway");
+  for (const r of dnsResolvers()) list.add(r, "DNS resolver");
   let host = "";
   try {
     if (apiBase !== null) host = new URL(apiBase).hostname.replace(/^\[|\]$/g, "");
@@ -40,7 +42,7 @@ export function hostAllowlist(
 }
 
 /** Next hops of the default routes, from /proc/net/route and /proc/net/ipv6_route. */
-function defaultGateways(): string[] {
+export function defaultGateways(): string[] {
   const out: string[] = [];
   try {
     for (const line of Deno.readTextFileSync("/proc/net/route").split("\n").slice(1)) {
@@ -62,4 +64,18 @@ function defaultGateways(): string[] {
     }
   } catch { /* no IPv6 */ }
   return out;
+}
+
+/**
+ * The DNS resolvers in use: `nameserver` lines of /etc/resolv.conf, plus systemd-resolved's
+ * upstream servers when the stub (127.0.0.53) is in front of them.
+ */
+export function dnsResolvers(): string[] {
+  const out = new Set<string>();
+  for (const path of ["/etc/resolv.conf", "/run/systemd/resolve/resolv.conf"]) {
+    try {
+      for (const r of parseResolvConf(Deno.readTextFileSync(path))) out.add(r);
+    } catch { /* no such file */ }
+  }
+  return [...out];
 }

@@ -14,6 +14,7 @@ import { MitigationStore } from "../state/mod.ts";
 import { CloudflareClient, Enforcer } from "./enforcer.ts";
 import { firewallBackend } from "./firewall.ts";
 import { hostAllowlist } from "./host_allowlist.ts";
+import { HostProtection } from "./host_protection.ts";
 import { type CommandOutcome, Mitigator } from "./mitigator.ts";
 
 /** Wall-clock period (ms) of the expiry sweep. */
@@ -22,6 +23,9 @@ const SWEEP_MS = 5000;
 /** Builds the mitigator for `config` on `db` (the agent's, and `ftagent mitigation approve`'s). */
 export function mitigatorFor(config: Config, db: DatabaseSync, log: Logger): Mitigator {
   const m = config.mitigation;
+  // The API host is only reached (and so only allowlisted and exempted) with an account.
+  const api = config.api_key === "" ? null : config.api_base;
+  const protection = new HostProtection(api, config.metrics_port, (note) => log.info(note));
   const cloudflare = m.cloudflare.api_token !== "" && m.cloudflare.zone_id !== ""
     ? new CloudflareClient(m.cloudflare.api_base, m.cloudflare.api_token, m.cloudflare.zone_id)
     : null;
@@ -29,12 +33,8 @@ export function mitigatorFor(config: Config, db: DatabaseSync, log: Logger): Mit
     settings: m,
     enforcer: new Enforcer(firewallBackend(m.backend), cloudflare),
     store: new MitigationStore(db),
-    // The API host is only reached (and so only allowlisted) with an account.
-    allowlist: hostAllowlist(
-      m.allowlist,
-      config.api_key === "" ? null : config.api_base,
-      (note) => log.info(note),
-    ),
+    allowlist: hostAllowlist(m.allowlist, api, (note) => log.info(note)),
+    protection: () => protection.flows(),
     log,
   });
 }

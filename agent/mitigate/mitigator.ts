@@ -18,9 +18,15 @@ import {
   type Allowlist,
   capActions,
   describeAction,
+  describeProtection,
   type MitigationAction,
+  nftCovers,
+  NO_PROTECTED_FLOWS,
   parseServerCommand,
   planMitigation,
+  type ProtectedFlows,
+  protectedRefusal,
+  protectionKey,
 } from "../../core/mitigate/mod.ts";
 import type { IncidentEvent } from "../../core/detect/mod.ts";
 import type { MitigationSettings } from "../../core/config/mod.ts";
@@ -49,6 +55,11 @@ export interface MitigatorOptions {
   log: Logger;
   /** Clock in ms (tests may pass their own). */
   now?: () => number;
+  /**
+   * The flows no action may cut (read again before each firewall change, so addresses learnt
+   * later are exempted too); none but loopback and neighbour discovery when left out.
+   */
+  protection?: () => Promise<ProtectedFlows> | ProtectedFlows;
 }
 
 /** Applies, records and undoes mitigation actions. */
@@ -56,14 +67,18 @@ export class Mitigator {
   readonly #o: MitigatorOptions;
   readonly #now: () => number;
   readonly #budget: ActionBudget;
+  readonly #protection: () => Promise<ProtectedFlows> | ProtectedFlows;
   #queue: Promise<unknown> = Promise.resolve();
   #tableMade = false;
+  #protected: string | null = null;
+  #stopped = false;
 
   /** Creates the runtime; call {@linkcode start} in the agent (not in `mitigation approve`). */
   constructor(options: MitigatorOptions) {
     this.#o = options;
     this.#now = options.now ?? Date.now;
     this.#budget = new ActionBudget(options.settings.max_actions_per_minute);
+    this.#protection = options.protection ?? (() => NO_PROTECTED_FLOWS);
   }
 
   /** The configured settings. */
@@ -87,6 +102,7 @@ export class Mitigator {
         try {
           await this.#o.enforcer.backend.reset();
           this.#tableMade = true;
+          await this.#protect();
           this.#o.log.info("mitigation: {backend} ready ({mode} mode), {n} leftovers undone", {
             backend: this.#o.enforcer.backend.name,
             mode: this.#o.settings.mode,
@@ -99,6 +115,8 @@ export class Mitigator {
           });
         }
       } else {
+        // A killed earlier run may have left the (by now inert) table: nothing may stay.
+        await this.#o.enforcer.backend.remove().catch(() => null);
         this.#o.log.info("mitigation: dry_run mode, actions are only logged");
       }
     });
@@ -110,6 +128,7 @@ export class Mitigator {
    */
   handle(event: IncidentEvent): Promise<void> {
     return this.#serial(async () => {
+      if (this.#stopped) return;
       if (event.event === "open") await this.#act(event);
       else if (event.event === "update") {
         await this.#renew(event.id);
@@ -121,11 +140,16 @@ export class Mitigator {
   /** Runs one server command (parse, caps, apply); never throws. */
   command(command: unknown): Promise<CommandOutcome> {
     return this.#serial(async (): Promise<CommandOutcome> => {
-      const parsed = parseServerCommand(command, {
+      let parsed = parseServerCommand(command, {
         ttlS: this.#o.settings.ttl_seconds,
         allowlist: this.#o.allowlist,
       });
       const incident = `command:${parsed.id ?? "?"}`;
+      if (this.#stopped) return { status: "failed", error: "the agent is stopping" };
+      if (parsed.ok) {
+        const why = protectedRefusal(parsed.action, await this.#protection());
+        if (why !== null) parsed = { ok: false, id: parsed.id, reason: why };
+      }
       if (!parsed.ok) {
         this.#o.log.warn("mitigation {incident}: refused: {reason}", {
           incident,
@@ -156,6 +180,7 @@ export class Mitigator {
       let applied = 0;
       if (rows.length > 0 && rows.some((r) => this.#o.enforcer.backend.handles(r.action))) {
         await this.#o.enforcer.backend.ensure();
+        this.#tableMade = true;
       }
       const capped = capActions(
         rows.map((r) => r.action),
@@ -183,20 +208,40 @@ export class Mitigator {
     });
   }
 
-  /** Undoes everything in force (shutdown) and removes the backend's table. */
+  /**
+   * Undoes everything in force (shutdown), removes the backend's table and puts back the
+   * sysctl the agent changed; later events and commands are ignored.
+   */
   stop(): Promise<void> {
+    this.#stopped = true;
     return this.#serial(async () => {
       const rows = this.#o.store.active();
       for (const row of rows) await this.#undoRow(row, "agent stopped");
+      const backend = this.#o.enforcer.backend.name;
       if (rows.length > 0 || this.#tableMade) {
-        await this.#o.enforcer.backend.remove().catch((err) =>
+        try {
+          const kept = await this.#o.enforcer.backend.remove();
+          if (kept !== null) this.#o.log.warn("mitigation: {backend}: {kept}", { backend, kept });
+        } catch (err) {
           this.#o.log.warn("mitigation: cannot remove the {backend} table: {error}", {
-            backend: this.#o.enforcer.backend.name,
+            backend,
             error: (err as Error).message,
-          })
-        );
+          });
+        }
       }
+      const note = await this.#o.enforcer.restore().catch((e) => `cannot restore: ${e.message}`);
+      if (note !== null) this.#o.log.warn("mitigation: {note}", { note });
     });
+  }
+
+  /** Puts the protected flows' exemptions in the firewall when they changed since last time. */
+  async #protect(): Promise<void> {
+    const flows = await this.#protection();
+    const key = protectionKey(flows);
+    if (key === this.#protected) return;
+    await this.#o.enforcer.backend.protect(flows);
+    this.#protected = key;
+    this.#o.log.info("mitigation: never blocked: {flows}", { flows: describeProtection(flows) });
   }
 
   async #act(event: IncidentEvent): Promise<void> {
@@ -209,6 +254,17 @@ export class Mitigator {
     }
     // Only what this incident has not seen yet (in any state): no repeats, no retry storms.
     plan.actions = plan.actions.filter((a) => !known.has(actionKey(a)));
+    const flows = await this.#protection();
+    const refused = plan.actions.map((a) => ({ a, why: protectedRefusal(a, flows) }));
+    for (const { a, why } of refused.filter((r) => r.why !== null)) {
+      this.#record(incident, a, "refused", why);
+      log.warn("mitigation {incident}: refused {action}: {why}", {
+        incident,
+        action: describeAction(a),
+        why,
+      });
+    }
+    plan.actions = refused.filter((r) => r.why === null).map((r) => r.a);
     if (plan.actions.length === 0) return;
     if (plan.mode === "dry_run") {
       for (const action of plan.actions) {
@@ -287,6 +343,8 @@ export class Mitigator {
       if (holders.length > 0 && !this.#o.enforcer.backend.handles(row.action)) {
         detail = holders[0].detail;
       } else {
+        // No drop goes in before the exemptions of the protected flows are in place.
+        if (this.#o.enforcer.backend.handles(row.action)) await this.#protect();
         detail = await this.#o.enforcer.apply(row.action, row.incident);
       }
       this.#o.store.applied(id, now, now + row.action.ttl_s * 1000, detail);
@@ -317,6 +375,7 @@ export class Mitigator {
       try {
         // Kernel state gets a new timeout; SYN cookies and Cloudflare rules only a later expiry.
         if (this.#o.enforcer.backend.handles(row.action)) {
+          await this.#protect();
           await this.#o.enforcer.backend.apply([row.action]);
         }
         this.#o.store.applied(row.id, row.applied_at ?? now, now + ttl, row.detail, "renewed");
@@ -352,6 +411,7 @@ export class Mitigator {
       await this.#o.enforcer.undo(row.action, row.detail);
       this.#o.store.undone(row.id, this.#now(), why);
       log.warn("mitigation {incident}: undone {action} ({why})", fields);
+      await this.#restoreCovered(row.action);
     } catch (err) {
       const error = (err as Error).message;
       // A Cloudflare rule has no kernel timeout: keep it applied so the sweep retries.
@@ -359,6 +419,24 @@ export class Mitigator {
         this.#o.store.undone(row.id, this.#now(), `${why}; undo failed: ${error}`);
       }
       log.error("mitigation {incident}: undoing {action} failed: {error}", { ...fields, error });
+    }
+  }
+
+  /** Puts back the narrower nft elements `wide` replaced while it was in force. */
+  async #restoreCovered(wide: MitigationAction): Promise<void> {
+    if (this.#o.enforcer.backend.name !== "nftables" || this.#stopped) return;
+    const now = this.#now();
+    for (const r of this.#o.store.active()) {
+      if (r.expires_at === null || !nftCovers(wide, r.action)) continue;
+      const ttl_s = Math.ceil((r.expires_at - now) / 1000);
+      if (ttl_s < 1) continue;
+      await this.#o.enforcer.backend.apply([{ ...r.action, ttl_s }]).catch((err) =>
+        this.#o.log.error("mitigation {incident}: putting back {action} failed: {error}", {
+          incident: r.incident,
+          action: describeAction(r.action),
+          error: (err as Error).message,
+        })
+      );
     }
   }
 

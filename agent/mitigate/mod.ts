@@ -9,5 +9,6 @@
 export * from "./enforcer.ts";
 export * from "./firewall.ts";
 export * from "./host_allowlist.ts";
+export * from "./host_protection.ts";
 export * from "./mitigation.ts";
 export * from "./mitigator.ts";

@@ -17,6 +17,7 @@
 import type { AlertsConfig } from "../../core/config/mod.ts";
 import type { OutboxItem } from "../state/mod.ts";
 import type { Deliver, DeliveryResult } from "./sender.ts";
+import { readCapped } from "./capped_body.ts";
 
 /** The alert services. */
 export type AlertKind = "slack" | "discord" | "teams" | "pagerduty" | "webhook";
@@ -133,7 +134,10 @@ async function httpResult(
 ): Promise<DeliveryResult> {
   let text = "";
   try {
-    text = (await response.text()).slice(0, ERROR_BODY_CHARS).replace(/\s+/g, " ").trim();
+    // Only the start is used (in an error message): a huge answer is not read whole.
+    const body = await readCapped(response, 64 * 1024);
+    text = (body ?? "(answer over 64 KiB, not read)").slice(0, ERROR_BODY_CHARS)
+      .replace(/\s+/g, " ").trim();
   } catch {
     // the body is only for the error message
   }

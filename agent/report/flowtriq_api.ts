@@ -3,15 +3,26 @@
  * Bearer`, `X-Node-UUID`, `User-Agent: ftagent/<version>`, `Content-Type`), a timeout on every
  * call, and answers sorted into success (JSON body, empty = `{}`), transient failure (network,
  * timeout, 408, 429, 5xx; with the server's `Retry-After`) and permanent failure (other 4xx).
+ * Every answer's body is read as a stream and capped at {@linkcode MAX_ANSWER_BYTES}: a larger
+ * one is cancelled where the cap is crossed (or at once when `Content-Length` says so), nothing
+ * of it is parsed, and the call fails like a network error (retried; the next normal answer is
+ * used), with one warning per endpoint.
  *
  * @module
  */
 
 import { basename } from "node:path";
 import { parseRetryAfter } from "../../core/report/mod.ts";
+import { readCapped } from "./capped_body.ts";
 
 /** Largest PCAP sent as one multipart upload; larger files go in raw chunks of this size. */
 export const PCAP_CHUNK_BYTES = 2 * 1024 * 1024;
+
+/**
+ * Largest answer body read (1 MiB; the biggest legitimate answer, a config with its pending
+ * commands, is a few kB). Past it the body is cancelled and the answer counts as failed.
+ */
+export const MAX_ANSWER_BYTES = 1024 * 1024;
 
 /** How to reach the API. */
 export interface FlowtriqApiOptions {
@@ -25,6 +36,10 @@ export interface FlowtriqApiOptions {
   version: string;
   /** Timeout of each request (ms, default 10000). */
   timeoutMs?: number;
+  /** Largest answer body read (bytes, default {@linkcode MAX_ANSWER_BYTES}). */
+  maxAnswerBytes?: number;
+  /** Hears a one-line warning (an oversized answer: once per endpoint). */
+  onWarn?: (message: string) => void;
 }
 
 /** The outcome of one call. */
@@ -38,8 +53,14 @@ export class FlowtriqApi {
   readonly base: string;
   readonly #headers: Record<string, string>;
   readonly #timeoutMs: number;
+  readonly #maxAnswer: number;
+  readonly #onWarn: (message: string) => void;
+  /** Endpoints already warned about an oversized answer. */
+  readonly #warnedLarge = new Set<string>();
   /** Calls that failed (any reason). */
   errors = 0;
+  /** Answers discarded because their body passed the cap. */
+  oversized = 0;
 
   /** Creates the client (nothing is sent until a call). */
   constructor(options: FlowtriqApiOptions) {
@@ -50,6 +71,8 @@ export class FlowtriqApi {
       "User-Agent": `ftagent/${options.version}`,
     };
     this.#timeoutMs = options.timeoutMs ?? 10_000;
+    this.#maxAnswer = options.maxAnswerBytes ?? MAX_ANSWER_BYTES;
+    this.#onWarn = options.onWarn ?? (() => {});
   }
 
   /** `GET /agent/config`. */
@@ -143,7 +166,24 @@ export class FlowtriqApi {
         signal: ctl.signal,
         redirect: "error",
       });
-      const text = await res.text();
+      const text = await readCapped(res, this.#maxAnswer);
+      if (text === null) {
+        this.errors++;
+        this.oversized++;
+        const endpoint = `${method} ${endpointOf(path)}`;
+        const error = `${method} ${path}: HTTP ${res.status} answer larger than ${
+          sizeText(this.#maxAnswer)
+        }, discarded unread`;
+        if (!this.#warnedLarge.has(endpoint)) {
+          this.#warnedLarge.add(endpoint);
+          this.#onWarn(
+            `${endpoint}: an answer larger than ${
+              sizeText(this.#maxAnswer)
+            } was discarded unread and the call counted as failed (said once per endpoint)`,
+          );
+        }
+        return { ok: false, status: res.status, permanent: false, error };
+      }
       if (!res.ok) {
         this.errors++;
         const s = res.status;
@@ -170,6 +210,19 @@ export class FlowtriqApi {
       signal?.removeEventListener("abort", onAbort);
     }
   }
+}
+
+/** The endpoint of a path (an incident's uuid replaced by `{uuid}`), for the warn-once set. */
+function endpointOf(path: string): string {
+  return path.replace(/^(\/agent\/incidents\/)[^/]+/, "$1{uuid}");
+}
+
+function sizeText(bytes: number): string {
+  return bytes % (1024 * 1024) === 0
+    ? `${bytes / (1024 * 1024)} MiB`
+    : bytes % 1024 === 0
+    ? `${bytes / 1024} KiB`
+    : `${bytes} bytes`;
 }
 
 /** A JSON object body, `{}` for an empty one; anything else is `{}` with a note saying so. */

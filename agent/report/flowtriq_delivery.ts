@@ -1,5 +1,5 @@
 /**
- * Delivers the "flowtriq" outbox channel: each entry becomes one call of the agent API. An
+ * Delivers the "flowtriq" outbox channels: each entry becomes one call of the agent API. An
  * incident is known by the agent's own id until the server's create answer names its `uuid`;
  * that mapping is kept in the state database (so updates, resolves and PCAP uploads after a
  * restart still reach the server's incident).
@@ -12,8 +12,14 @@ import type { ApiResult, FlowtriqApi } from "./flowtriq_api.ts";
 import { migrate, type OutboxItem } from "../state/mod.ts";
 import type { Deliver, DeliveryResult } from "./sender.ts";
 
-/** The outbox channel of the control plane. */
+/** The outbox channel of the control plane: heartbeats, metrics, command acks, L7 reports. */
 export const FLOWTRIQ_CHANNEL = "flowtriq";
+
+/**
+ * The control plane's priority lane: incident events and their PCAP uploads, drained by a
+ * sender of its own, so no backlog of acks or metrics delays an incident.
+ */
+export const FLOWTRIQ_INCIDENT_CHANNEL = "flowtriq:incidents";
 
 /** Body of a "flowtriq" outbox entry. */
 export type FlowtriqEntryBody =
@@ -43,9 +49,19 @@ const MIGRATIONS = [
 /** Longest wait for the recorder to finish a capture before uploading it (ms). */
 const PCAP_WAIT_MS = 60_000;
 
-/** The server uuid of each incident the agent created, by the agent's incident id. */
+/** Most mappings kept in memory (the newest; older ones are read from the database). */
+const MAX_KNOWN_IDS = 10_000;
+
+/**
+ * The server uuid of each incident the agent created, by the agent's incident id. A mapping is
+ * kept in memory as soon as the create is answered and written to the database behind: a
+ * locked or full database never turns a delivered create into a failed one (which would
+ * create the incident twice); the write is retried at the next use.
+ */
 class IncidentIds {
   readonly #db: DatabaseSync;
+  readonly #known = new Map<string, string>();
+  readonly #unwritten = new Map<string, { uuid: string; us: number }>();
 
   /** Creates its table when missing. */
   constructor(db: DatabaseSync) {
@@ -55,6 +71,9 @@ class IncidentIds {
 
   /** The server's uuid of incident `clientId`, or `clientId` when the server gave none. */
   resolve(clientId: string): string {
+    this.#flush();
+    const known = this.#known.get(clientId);
+    if (known !== undefined) return known;
     const row = this.#db.prepare(
       "SELECT server_uuid FROM flowtriq_incidents WHERE client_id = ?",
     ).get(clientId) as { server_uuid: string } | undefined;
@@ -63,15 +82,35 @@ class IncidentIds {
 
   /** Remembers the server's uuid of `clientId`; drops mappings older than 90 days. */
   set(clientId: string, serverUuid: string, nowUs: number): void {
-    this.#db.prepare(
-      "INSERT OR REPLACE INTO flowtriq_incidents (client_id, server_uuid, created_us) VALUES (?, ?, ?)",
-    ).run(clientId, serverUuid, Math.round(nowUs));
-    this.#db.prepare("DELETE FROM flowtriq_incidents WHERE created_us < ?")
-      .run(Math.round(nowUs - 90 * 86400e6));
+    this.#known.delete(clientId);
+    this.#known.set(clientId, serverUuid);
+    if (this.#known.size > MAX_KNOWN_IDS) {
+      this.#known.delete(this.#known.keys().next().value!);
+    }
+    this.#unwritten.set(clientId, { uuid: serverUuid, us: Math.round(nowUs) });
+    this.#flush();
+  }
+
+  /** Writes the mappings not written yet; a failure leaves them for the next try. */
+  #flush(): void {
+    if (this.#unwritten.size === 0) return;
+    try {
+      for (const [clientId, { uuid, us }] of this.#unwritten) {
+        this.#db.prepare(
+          "INSERT OR REPLACE INTO flowtriq_incidents (client_id, server_uuid, created_us) " +
+            "VALUES (?, ?, ?)",
+        ).run(clientId, uuid, us);
+        this.#db.prepare("DELETE FROM flowtriq_incidents WHERE created_us < ?")
+          .run(Math.round(us - 90 * 86400e6));
+        this.#unwritten.delete(clientId);
+      }
+    } catch {
+      // Locked or full: the mappings stay in memory and are written at the next use.
+    }
   }
 }
 
-/** The delivery function of the "flowtriq" channel. */
+/** The delivery function of the "flowtriq" channels (both lanes). */
 export function flowtriqDeliver(options: FlowtriqDeliveryOptions): Deliver {
   const { api } = options;
   const ids = new IncidentIds(options.db);

@@ -3,8 +3,11 @@
  * with an account (`api_key` and `node_uuid`), the Flowtriq control plane: incident events,
  * heartbeats, metrics and PCAP uploads queued in the outbox and drained by a sender, the
  * server's config fetched and applied over the local one, pending commands run and
- * acknowledged. Nothing here runs on the capture path except {@linkcode Reporting.window}
- * (once a second) and {@linkcode Reporting.incident} (a listener, behind its queue).
+ * acknowledged. Incident events and PCAP uploads have a lane of their own
+ * ({@linkcode FLOWTRIQ_INCIDENT_CHANNEL}, drained by its own sender), so a backlog of acks,
+ * heartbeats or metrics on the "flowtriq" lane never delays an incident. Nothing here runs on
+ * the capture path except {@linkcode Reporting.window} (once a second) and
+ * {@linkcode Reporting.incident} (a listener, behind its queue).
  *
  * @module
  */
@@ -15,6 +18,7 @@ import type { Config } from "../../core/config/mod.ts";
 import { BaselineMetric, type Detector, type IncidentEvent } from "../../core/detect/mod.ts";
 import {
   applyRemoteConfig,
+  type BreakerState,
   changedKeys,
   heartbeatBody,
   incidentCreateBody,
@@ -25,11 +29,21 @@ import {
 } from "../../core/report/mod.ts";
 import type { Window } from "../../core/traffic/mod.ts";
 import type { PcapRecorder } from "../evidence/mod.ts";
-import { Outbox, type OutboxKind, type OutboxStats } from "../state/mod.ts";
+import { Outbox, type OutboxItem, type OutboxKind, type OutboxStats } from "../state/mod.ts";
 import { establishedConnections } from "./connections.ts";
 import { FlowtriqApi } from "./flowtriq_api.ts";
-import { FLOWTRIQ_CHANNEL, flowtriqDeliver, type FlowtriqEntryBody } from "./flowtriq_delivery.ts";
-import { type CommandHandler, RemoteControl, unsupportedCommand } from "./remote_control.ts";
+import {
+  FLOWTRIQ_CHANNEL,
+  FLOWTRIQ_INCIDENT_CHANNEL,
+  flowtriqDeliver,
+  type FlowtriqEntryBody,
+} from "./flowtriq_delivery.ts";
+import {
+  type CommandHandler,
+  RemoteControl,
+  type RemoteControlOptions,
+  unsupportedCommand,
+} from "./remote_control.ts";
 import { type Deliver, Sender, type SenderOptions, type SenderStats } from "./sender.ts";
 
 /** What the reporting layer needs of the L7 part (see {@linkcode Reporting.attachL7}). */
@@ -68,6 +82,8 @@ export interface ReportingOptions {
   onCommand?: CommandHandler;
   /** Sender tuning (tests). */
   sender?: SenderOptions;
+  /** Command batching and pushed log folders (tests). */
+  remote?: Pick<RemoteControlOptions, "maxCommands" | "moreCommandsGapMs" | "logDirs">;
 }
 
 /** Time {@linkcode Reporting.stop} gives the senders to empty their lanes (ms). */
@@ -110,6 +126,7 @@ export class Reporting {
       nodeUuid: c.node_uuid,
       version: opts.version,
       timeoutMs: c.api_timeout_seconds * 1000,
+      onWarn: (m) => this.#warn(m),
     });
     this.#api = api;
     this.#info(`reporting to ${api.base} as node ${c.node_uuid}`);
@@ -127,18 +144,23 @@ export class Reporting {
       warn: (m) => this.#warn(m),
       info: (m) => this.#info(m),
       attackOpen: () => this.#open.size > 0,
+      ...(c.l7_remote_log_dirs.length > 0 ? { logDirs: c.l7_remote_log_dirs } : {}),
+      ...opts.remote,
     });
     this.#control = control;
-    this.addChannel(
-      FLOWTRIQ_CHANNEL,
-      flowtriqDeliver({
-        api,
-        db: opts.db,
-        onCommands: (list) => control.commandsFrom(list),
-        pcapWriting: (id) => opts.recorder?.writing(id) ?? false,
-        onNote: (m) => this.#warn(m),
-      }),
-    );
+    const deliver = flowtriqDeliver({
+      api,
+      db: opts.db,
+      onCommands: (list) => control.commandsFrom(list),
+      pcapWriting: (id) => opts.recorder?.writing(id) ?? false,
+      onNote: (m) => this.#warn(m),
+    });
+    // An ack delivered or refused frees room for the next batch of server commands.
+    const settled = (item: { kind: string; key: string }) => {
+      if (item.kind === "ack") control.settled(item.key);
+    };
+    this.addChannel(FLOWTRIQ_CHANNEL, deliver, { onSettled: settled });
+    this.addChannel(FLOWTRIQ_INCIDENT_CHANNEL, deliver);
     this.#timers.push(
       setInterval(() => this.#heartbeat(), c.heartbeat_interval * 1000),
       setInterval(() => this.#report(), c.metrics_interval * 1000),
@@ -146,15 +168,23 @@ export class Reporting {
     this.#heartbeat();
   }
 
-  /** Starts a sender for `channel` (one ordered lane); a second call for a channel is refused. */
-  addChannel(channel: string, deliver: Deliver, options: SenderOptions = {}): void {
+  /**
+   * Starts a sender for `channel` (one ordered lane); a second call for a channel is refused.
+   * `onSettled` hears each entry delivered or refused for good.
+   */
+  addChannel(
+    channel: string,
+    deliver: Deliver,
+    options: SenderOptions & { onSettled?: (item: OutboxItem) => void } = {},
+  ): void {
+    const { onSettled, ...senderOptions } = options;
     if (this.#senders.has(channel)) throw new Error(`channel ${channel} already has a sender`);
     let failures = 0;
     this.#senders.set(
       channel,
       new Sender(this.outbox, channel, deliver, {
         ...this.#opts.sender,
-        ...options,
+        ...senderOptions,
         onFailure: (item, error, attempt) => {
           // Logged at the first failure and then at powers of two: an outage is not a log flood.
           if ((++failures & (failures - 1)) === 0) {
@@ -168,10 +198,12 @@ export class Reporting {
             "{channel}: {kind} {key} refused for good, moved to the dead letters: {reason}",
             { channel, kind: item.kind, key: item.key, reason },
           );
+          onSettled?.(item);
         },
-        onDelivered: () => {
+        onDelivered: (item) => {
           if (failures > 0) this.#info(`${channel}: delivering again after ${failures} failures`);
           failures = 0;
+          onSettled?.(item);
         },
       }),
     );
@@ -311,7 +343,7 @@ export class Reporting {
         baselineP99Pps: b ? b.p99(BaselineMetric.PPS) : 0,
         baselineHourlyReady: b?.hourlyReady ?? false,
         baselineCurrentHourP99: b ? b.hourlyP99(BaselineMetric.PPS, nowMs / 1000) : null,
-        circuitBreaker: this.#senders.get(FLOWTRIQ_CHANNEL)!.breaker.state(nowMs),
+        circuitBreaker: this.#breakerState(nowMs),
         retryQueueSize: out.depth,
         pcapActive: this.#applied.pcap_enabled && (recorder?.stats().recording ?? 0) > 0,
         srcIpCount: this.#lastSrcCount,
@@ -319,6 +351,13 @@ export class Reporting {
         l7: this.#link?.status(),
       }),
     }, true);
+  }
+
+  /** The worse breaker state of the two control-plane lanes (open, then half-open). */
+  #breakerState(nowMs: number): BreakerState {
+    const states = [FLOWTRIQ_CHANNEL, FLOWTRIQ_INCIDENT_CHANNEL]
+      .map((ch) => this.#senders.get(ch)?.breaker.state(nowMs) ?? "closed");
+    return states.includes("open") ? "open" : states.includes("half-open") ? "half-open" : "closed";
   }
 
   async #report(): Promise<void> {
@@ -339,8 +378,12 @@ export class Reporting {
     body: FlowtriqEntryBody,
     supersede = false,
   ): void {
+    // Incident events and their PCAP uploads go on the priority lane (in their own order).
+    const channel = kind === "incident" || kind === "pcap"
+      ? FLOWTRIQ_INCIDENT_CHANNEL
+      : FLOWTRIQ_CHANNEL;
     try {
-      this.outbox.enqueue({ channel: FLOWTRIQ_CHANNEL, kind, key, eventUs, body }, { supersede });
+      this.outbox.enqueue({ channel, kind, key, eventUs, body }, { supersede });
     } catch (err) {
       this.#log.error("cannot queue {key} in the outbox: {error}", { key, error: String(err) });
     }

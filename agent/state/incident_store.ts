@@ -131,6 +131,24 @@ export class IncidentStore {
     );
   }
 
+  /**
+   * The latest stored event of every incident still open (the agent stopped without resolving
+   * it: killed, crashed, power cut), oldest first; rows whose event is unreadable are skipped.
+   */
+  leftOpen(): { event: IncidentEvent; updatedMs: number }[] {
+    const rows = this.#read(
+      `SELECT ${COLUMNS}, event_json FROM incidents WHERE state = 'open' ORDER BY started_ms, id`,
+    ).all();
+    const out: { event: IncidentEvent; updatedMs: number }[] = [];
+    for (const row of rows) {
+      const { event } = parseEvent(row.event_json);
+      if (event !== null && typeof event.id === "string") {
+        out.push({ event, updatedMs: num(row.updated_ms) });
+      }
+    }
+    return out;
+  }
+
   /** Marks incidents still open (the agent stopped without resolving them) as interrupted. */
   closeInterrupted(): number {
     return Number(

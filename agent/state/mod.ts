@@ -12,3 +12,4 @@ export * from "./local_incidents.ts";
 export * from "./mitigation_store.ts";
 export * from "./outbox.ts";
 export * from "./state_db.ts";
+export * from "./state_writer.ts";

@@ -12,8 +12,20 @@ import { join } from "node:path";
 /** File name of the database inside `state_dir`. */
 const STATE_DB_FILE = "ftagent.db";
 
-/** Opens (creating when missing) the database at `path` with WAL and a busy timeout. */
+/**
+ * Opens (creating when missing) the database at `path` with WAL and a busy timeout. The file
+ * is the agent's alone (0600; SQLite gives its -wal and -shm files the same mode).
+ */
 export function openStateDb(path: string): DatabaseSync {
+  try {
+    Deno.openSync(path, { createNew: true, write: true, mode: 0o600 }).close();
+  } catch {
+    // It exists (tightened when it is ours: an older version made it 0644), or cannot be made
+    // (SQLite says why below).
+    try {
+      Deno.chmodSync(path, 0o600);
+    } catch { /* another user's file: read as it is */ }
+  }
   const db = new DatabaseSync(path);
   try {
     db.exec("PRAGMA journal_mode = WAL");
@@ -37,6 +49,15 @@ export async function openAgentDb(stateDir: string): Promise<DatabaseSync> {
     throw new Error(`cannot create state_dir ${stateDir}: ${(err as Error).message}`);
   }
   return openStateDb(stateDbPath(stateDir));
+}
+
+/**
+ * From now on the agent's connection never waits for a lock (busy timeout 0): its writes go
+ * through the {@linkcode StateWriter}, which keeps them in memory and retries. Set once the
+ * agent has started (the start itself may wait up to 5 s per statement for another process).
+ */
+export function failFast(db: DatabaseSync): void {
+  db.exec("PRAGMA busy_timeout = 0");
 }
 
 /** Path of the database in `stateDir`. */
@@ -68,7 +89,9 @@ export function migrate(db: DatabaseSync, component: string, steps: readonly str
       ).run(component, v + 1);
       db.exec("COMMIT");
     } catch (err) {
-      db.exec("ROLLBACK");
+      try {
+        if (db.isTransaction) db.exec("ROLLBACK");
+      } catch { /* the real cause is the step's error */ }
       throw new Error(`migrating ${component} to version ${v + 1}: ${(err as Error).message}`);
     }
   }

@@ -28,6 +28,8 @@ export const L7Shape = {
   l7_confirm_seconds: z.number().int().min(1).max(600).default(2),
   l7_calm_seconds: z.number().int().min(1).max(3600).default(10),
   l7_cooldown_seconds: z.number().int().min(0).max(86400).default(30),
+  // Empty: the web servers' log folders (core/report WEB_LOG_DIRS).
+  l7_remote_log_dirs: z.array(z.string().startsWith("/")).max(64).default([]),
 } satisfies z.ZodRawShape;
 
 /** The l7 keys, every key present (must match {@linkcode L7Shape}). */
@@ -52,4 +54,9 @@ export interface L7Config {
   l7_calm_seconds: number;
   /** Seconds after a resolve before the next L7 incident may open. */
   l7_cooldown_seconds: number;
+  /**
+   * Folders an access log pushed by the control plane (`l7.log_path`) may lie in, symlinks
+   * resolved; empty: the web servers' log folders (/var/log/nginx, /var/log/apache2, ...).
+   */
+  l7_remote_log_dirs: string[];
 }

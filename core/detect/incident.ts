@@ -287,8 +287,15 @@ function statsScope(incident: Incident, stats: WindowStats | null): string {
   return incident.interfaceSeconds === 0 ? "target" : "target+interface";
 }
 
-/** Microseconds since the epoch as ISO-8601 UTC with microseconds (`...T12:00:00.123456+00:00`). */
+/** Largest time a `Date` holds (µs since the epoch either way). */
+const DATE_LIMIT_US = 8.64e18;
+
+/**
+ * Microseconds since the epoch as ISO-8601 UTC with microseconds (`...T12:00:00.123456+00:00`).
+ * Never throws: a time past what a `Date` holds is clamped to its limit, NaN reads as the epoch.
+ */
 export function isoTime(us: number): string {
+  if (!(Math.abs(us) <= DATE_LIMIT_US)) us = Number.isNaN(us) ? 0 : Math.sign(us) * DATE_LIMIT_US;
   const ms = Math.floor(us / 1000);
   const micro = String(Math.floor(us - ms * 1000)).padStart(3, "0");
   return new Date(ms).toISOString().replace("Z", `${micro}+00:00`);

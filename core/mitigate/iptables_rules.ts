@@ -13,6 +13,7 @@
 
 import { fnv1a } from "./nft_ruleset.ts";
 import { actionKey, isV6, type MitigationAction } from "./action.ts";
+import { iptablesKeepRules, type ProtectedFlows } from "./protect.ts";
 
 /** The agent's chain (in the raw table of iptables and ip6tables). */
 export const IPT_CHAIN = "FTAGENT";
@@ -154,4 +155,21 @@ function families(target: string | null): { v6: boolean; elements: string[] }[] 
     ];
   }
   return [{ v6: isV6(target), elements: [target] }];
+}
+
+/** Comment prefix of the agent's exemption rules (each carries a hash of itself after it). */
+export const IPT_KEEP_PREFIX = "ftagent-keep-";
+
+/**
+ * The exemption rules of the protected flows, first in chain FTAGENT: each returns matching
+ * packets to PREROUTING (past the agent's drops, on to the operator's rules) and is tagged with
+ * a comment naming its own hash, so an update only adds and deletes what changed.
+ */
+export function iptablesKeepPlan(
+  p: ProtectedFlows,
+): { tool: "iptables" | "ip6tables"; tag: string; rule: string[] }[] {
+  return iptablesKeepRules(p).map(({ tool, rule }) => {
+    const tag = `${IPT_KEEP_PREFIX}${fnv1a(`${tool} ${rule.join(" ")}`)}`;
+    return { tool, tag, rule: [...rule, "-m", "comment", "--comment", tag, "-j", "RETURN"] };
+  });
 }

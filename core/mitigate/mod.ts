@@ -12,3 +12,4 @@ export * from "./command_parser.ts";
 export * from "./iptables_rules.ts";
 export * from "./nft_ruleset.ts";
 export * from "./plan.ts";
+export * from "./protect.ts";

@@ -1,7 +1,28 @@
 /**
- * The `GET /agent/config` response: every key's type validated (a wrong type is reported in
- * one line and that key ignored, the rest still applies), and the detection settings it
- * overrides merged over the local config. Pure.
+ * The `GET /agent/config` response: every key's type and range validated (a wrong or
+ * out-of-range value is reported in one line and that key refused, the rest still applies),
+ * and the detection settings it overrides merged over the local config. Pure.
+ *
+ * Pushed values are untrusted: a number outside its range would switch detection off (a
+ * `pps_threshold` of 1e308) or make every second an attack, so each has a bound:
+ *
+ * | key | accepted |
+ * |---|---|
+ * | `pps_threshold` | 0 or null (not set), else 100 .. 100,000,000 packets/s |
+ * | `attack_holddown` | integer 3 .. 3600 s |
+ * | `attack_cooldown` | 10 .. 3600 s |
+ * | `l7.rps_threshold` | 0 or null (not set), else 10 .. 10,000,000 requests/s |
+ * | `l7.error_rate_threshold` | 0 or null (not set), else 1 .. 100 % |
+ * | `l7.log_path` | absolute, no `..`, at most 4096 chars; the agent then resolves symlinks and accepts it only under a web server's log folder ({@linkcode WEB_LOG_DIRS}) |
+ * | `flow.port` | integer 1 .. 65535 |
+ * | `flow.sample_rate` | integer 1 .. 1,000,000 |
+ * | `ioc_patterns` | at most 1000, pattern 1 .. 512 chars, names at most 128 chars |
+ * | `ip_blocklist` | at most 50,000 indicators of at most 64 chars |
+ * | `flow.source_ips` | at most 1024 of at most 64 chars |
+ * | other strings | at most 64 chars (`preferred_firewall` 32) |
+ *
+ * `l7` and `flow` are judged key by key (`l7.log_path` refused, `l7.enabled` still applies).
+ * {@linkcode keepRefused} keeps the previous accepted value of each refused key.
  *
  * @module
  */
@@ -9,48 +30,98 @@
 import { z } from "zod";
 import type { DetectionConfig, L7Config } from "../config/mod.ts";
 
+/** 0 or null means "not set"; otherwise a finite number in `min .. max`. */
+function unsetOrRange(min: number, max: number) {
+  return z.number().finite()
+    .refine((v) => v === 0 || (v >= min && v <= max), `not 0 and outside ${min}..${max}`)
+    .nullable();
+}
+
+const text = (max: number) => z.string().max(max);
+
+const L7_KEYS = {
+  enabled: z.boolean(),
+  action: text(64).nullable(),
+  // An absolute path without ".." segments ("" or null: not set); where it may point is
+  // judged by the agent after resolving symlinks (see WEB_LOG_DIRS).
+  log_path: z.string().max(4096)
+    .refine(
+      (p) =>
+        p === "" ||
+        (p.startsWith("/") && !p.includes("\0") && !p.split("/").includes("..")),
+      "not an absolute path without ..",
+    )
+    .nullable(),
+  rps_threshold: unsetOrRange(10, 10_000_000),
+  error_rate_threshold: unsetOrRange(1, 100),
+  sensitivity: z.enum(["low", "medium", "high"]).nullable(),
+};
+
+const FLOW_KEYS = {
+  enabled: z.boolean(),
+  protocol: text(64).nullable(),
+  port: z.number().int().min(1).max(65535).nullable(),
+  sample_rate: z.number().int().min(1).max(1_000_000).nullable(),
+  source_ips: z.array(text(64)).max(1024).nullable(),
+  node_ip: text(64).nullable(),
+};
+
 const KEYS = {
   suspended: z.boolean(),
-  pps_threshold: z.number().finite().nonnegative().nullable(),
+  pps_threshold: unsetOrRange(100, 100_000_000),
   dynamic_threshold: z.boolean(),
   pcap_enabled: z.boolean(),
   ioc_patterns: z.array(z.object({
-    pattern: z.string(),
-    attack_name: z.string().optional(),
-    attack_family: z.string().optional(),
-  })),
-  ip_blocklist: z.array(z.object({ indicator: z.string() })),
+    pattern: z.string().min(1).max(512),
+    attack_name: text(128).optional(),
+    attack_family: text(128).optional(),
+  })).max(1000),
+  ip_blocklist: z.array(z.object({ indicator: text(64) })).max(50_000),
   pending_commands: z.array(z.unknown()),
-  attack_holddown: z.number().int().min(3).max(86400),
-  attack_cooldown: z.number().finite().min(10).max(86400),
-  l7: z.object({
-    enabled: z.boolean().optional(),
-    action: z.string().nullable().optional(),
-    // An absolute path without ".." segments ("" or null: not set).
-    log_path: z.string()
-      .refine(
-        (p) => p === "" || (p.startsWith("/") && !p.split("/").includes("..")),
-        "not an absolute path",
-      )
-      .nullable().optional(),
-    // 0 or null: not set (the local value applies), as for pps_threshold.
-    rps_threshold: z.number().finite().refine((v) => v === 0 || v >= 1, "not 0 and below 1")
-      .nullable().optional(),
-    error_rate_threshold: z.number().finite()
-      .refine((v) => v === 0 || (v >= 1 && v <= 100), "not 0 and not a percentage in 1..100")
-      .nullable().optional(),
-    sensitivity: z.enum(["low", "medium", "high"]).nullable().optional(),
-  }),
-  flow: z.object({
-    enabled: z.boolean().optional(),
-    protocol: z.string().nullable().optional(),
-    port: z.number().int().min(0).max(65535).nullable().optional(),
-    sample_rate: z.number().finite().nullable().optional(),
-    source_ips: z.array(z.string()).nullable().optional(),
-    node_ip: z.string().nullable().optional(),
-  }),
-  preferred_firewall: z.string().nullable(),
+  attack_holddown: z.number().int().min(3).max(3600),
+  attack_cooldown: z.number().finite().min(10).max(3600),
+  l7: z.object(partial(L7_KEYS)),
+  flow: z.object(partial(FLOW_KEYS)),
+  preferred_firewall: text(32).nullable(),
 };
+
+function partial<T extends Record<string, z.ZodType>>(
+  shape: T,
+): { [K in keyof T]: z.ZodOptional<T[K]> } {
+  return Object.fromEntries(
+    Object.entries(shape).map(([k, v]) => [k, v.optional()]),
+  ) as { [K in keyof T]: z.ZodOptional<T[K]> };
+}
+
+/**
+ * Folders a pushed `l7.log_path` may point into (after symlinks and `..` are resolved): the
+ * log folders of the web servers the agent knows (see `agent/l7/web_servers.ts`). An entry
+ * ending in `*` matches names that start with it (`/var/log/haproxy*`: `/var/log/haproxy.log`,
+ * `/var/log/haproxy/access.log`).
+ */
+export const WEB_LOG_DIRS: readonly string[] = [
+  "/var/log/nginx",
+  "/var/log/apache2",
+  "/var/log/httpd",
+  "/var/log/caddy",
+  "/var/log/haproxy*",
+  "/var/log/lsws",
+  "/var/log/litespeed",
+  "/usr/local/lsws/logs",
+];
+
+/**
+ * True when `resolved` (absolute, symlinks and `..` already resolved) lies inside one of
+ * `dirs` (the folder itself does not count), see {@linkcode WEB_LOG_DIRS}.
+ */
+export function inLogDirs(resolved: string, dirs: readonly string[] = WEB_LOG_DIRS): boolean {
+  const parts = resolved.split("/");
+  if (!resolved.startsWith("/") || parts.includes("..") || parts.includes(".")) return false;
+  return dirs.some((d) => {
+    const prefix = d.endsWith("*") ? d.slice(0, -1) : d.replace(/\/+$/, "") + "/";
+    return resolved.length > prefix.length && resolved.startsWith(prefix);
+  });
+}
 
 /** An indicator of compromise the server asks the agent to look for. */
 export interface IocPattern {
@@ -68,7 +139,10 @@ export interface RemoteL7 {
   enabled?: boolean;
   /** What to do on an HTTP flood (not acted on by this agent). */
   action?: string | null;
-  /** The access log to follow: absolute, without ".." ("" or null: not set). */
+  /**
+   * The access log to follow: absolute, without ".." ("" or null: not set); the agent takes it
+   * only inside a web server's log folder, symlinks resolved ({@linkcode inLogDirs}).
+   */
   log_path?: string | null;
   /** Requests/s floor. */
   rps_threshold?: number | null;
@@ -128,15 +202,27 @@ const _sameRemote: Same<RemoteConfig, { [K in keyof typeof KEYS]?: z.infer<(type
   true;
 void _sameRemote;
 
+/** A key of a config response refused (wrong type or out of range), and why, in one line. */
+export interface RefusedKey {
+  /** The key: `pps_threshold`, `l7` (not an object), `l7.log_path`, ... */
+  key: string;
+  /** One line naming the key, the value and the rule it broke. */
+  message: string;
+}
+
 /** A parsed config response, or why the whole response was ignored. */
 export type ParsedRemoteConfig =
-  | { ok: true; config: RemoteConfig; warnings: string[] }
+  | { ok: true; config: RemoteConfig; refused: RefusedKey[]; warnings: string[] }
   | { ok: false; error: string };
+
+/** The nested keys judged one by one. */
+const NESTED: Record<string, Record<string, z.ZodType>> = { l7: L7_KEYS, flow: FLOW_KEYS };
 
 /**
  * Validates a config response: not an object means the whole response is ignored; a key of the
- * wrong type is left out with a one-line warning; unknown keys (GRE, hypervisor, mirror, ...)
- * are ignored.
+ * wrong type or out of its range is left out and named in `refused` (its one-line message also
+ * in `warnings`); `l7` and `flow` are judged key by key; unknown keys (GRE, hypervisor,
+ * mirror, ...) are ignored.
  */
 export function parseRemoteConfig(data: unknown): ParsedRemoteConfig {
   if (typeof data !== "object" || data === null || Array.isArray(data)) {
@@ -144,22 +230,75 @@ export function parseRemoteConfig(data: unknown): ParsedRemoteConfig {
   }
   const input = data as Record<string, unknown>;
   const config: Record<string, unknown> = {};
-  const warnings: string[] = [];
+  const refused: RefusedKey[] = [];
+  const judge = (key: string, schema: z.ZodType, value: unknown): unknown => {
+    const r = schema.safeParse(value);
+    if (r.success) return r.data;
+    const issue = r.error.issues[0];
+    const where = issue.path.length > 0 ? `.${issue.path.join(".")}` : "";
+    refused.push({
+      key,
+      message: `remote config key "${key}${where}" ignored: ${
+        describe(value)
+      } is invalid (${issue.message})`,
+    });
+    return undefined;
+  };
   for (const [key, schema] of Object.entries(KEYS)) {
-    if (!(key in input) || input[key] === undefined) continue;
-    const r = (schema as z.ZodType).safeParse(input[key]);
-    if (r.success) config[key] = r.data;
-    else {
-      const issue = r.error.issues[0];
-      const where = issue.path.length > 0 ? `.${issue.path.join(".")}` : "";
-      warnings.push(
-        `remote config key "${key}${where}" ignored: ${
-          describe(input[key])
-        } is invalid (${issue.message})`,
-      );
+    const value = input[key];
+    if (value === undefined) continue;
+    const nested = NESTED[key];
+    if (
+      nested === undefined || typeof value !== "object" || value === null || Array.isArray(value)
+    ) {
+      const v = judge(key, schema as z.ZodType, value);
+      if (v !== undefined) config[key] = v;
+      continue;
     }
+    const out: Record<string, unknown> = {};
+    for (const [sub, subSchema] of Object.entries(nested)) {
+      const sv = (value as Record<string, unknown>)[sub];
+      if (sv === undefined) continue;
+      const v = judge(`${key}.${sub}`, subSchema, sv);
+      if (v !== undefined) out[sub] = v;
+    }
+    config[key] = out;
   }
-  return { ok: true, config: config as RemoteConfig, warnings };
+  return {
+    ok: true,
+    config: config as RemoteConfig,
+    refused,
+    warnings: refused.map((r) => r.message),
+  };
+}
+
+/**
+ * `next` with each refused key (see {@linkcode RefusedKey}) set back to its value in
+ * `previous` (the last accepted config), or left out when `previous` had none: a refused
+ * value never changes what applies. `pending_commands` is never carried over.
+ */
+export function keepRefused(
+  previous: RemoteConfig,
+  next: RemoteConfig,
+  refused: readonly string[],
+): RemoteConfig {
+  const out: Record<string, unknown> = { ...next };
+  const prev = previous as Record<string, unknown>;
+  for (const key of refused) {
+    const [top, sub] = key.split(".", 2);
+    if (top === "pending_commands") continue;
+    if (sub === undefined) {
+      if (prev[top] === undefined) delete out[top];
+      else out[top] = prev[top];
+      continue;
+    }
+    const before = (prev[top] ?? {}) as Record<string, unknown>;
+    const nested = { ...((out[top] ?? {}) as Record<string, unknown>) };
+    if (before[sub] === undefined) delete nested[sub];
+    else nested[sub] = before[sub];
+    out[top] = nested;
+  }
+  return out as RemoteConfig;
 }
 
 /** The settings a config response may override. */

@@ -36,6 +36,19 @@ export interface PacketAnalyzer {
   finish(): void;
 }
 
+/** Earliest packet time the pipeline takes: 1970-01-01 (µs since the epoch). */
+export const PACKET_TIME_MIN_US = 0;
+/** First packet time the pipeline refuses: 2100-01-01 (µs since the epoch). */
+export const PACKET_TIME_MAX_US: number = Date.UTC(2100, 0, 1) * 1000;
+
+/**
+ * Whether `tsUs` is a packet time the pipeline takes: finite, from 1970 up to (not including)
+ * 2100. Anything else (a corrupt or hostile capture's 64-bit time) cannot be a date.
+ */
+export function isPacketTime(tsUs: number): boolean {
+  return tsUs >= PACKET_TIME_MIN_US && tsUs < PACKET_TIME_MAX_US;
+}
+
 /** Options for {@linkcode Pipeline}. */
 export interface PipelineOptions {
   /** Counters per top-K table in each window. */
@@ -46,6 +59,11 @@ export interface PipelineOptions {
   detector?: PacketAnalyzer;
   /** The protected addresses (default: none known, every packet inbound). */
   local?: LocalNetworks;
+  /**
+   * The first frame whose time is not a packet time ({@linkcode isPacketTime}), with that time
+   * (µs); later ones are only counted ({@linkcode Pipeline.badTime}).
+   */
+  onBadTime?: (tsUs: number) => void;
 }
 
 /**
@@ -71,8 +89,13 @@ export class Pipeline implements PacketSink {
   packets = 0;
   /** Wire bytes seen. */
   bytes = 0;
-  /** Frames the decoder rejected. */
+  /** Frames the decoder rejected, and those with a time out of range ({@linkcode badTime}). */
   malformed = 0;
+  /**
+   * Frames whose time is not a packet time ({@linkcode isPacketTime}): counted as malformed,
+   * never windowed nor detected.
+   */
+  badTime = 0;
   /** Packet time of the first frame (microseconds), -1 before any. */
   firstTsUs: number = -1;
   /** Latest packet time seen (microseconds), -1 before any. */
@@ -87,11 +110,13 @@ export class Pipeline implements PacketSink {
   readonly #windower: Windower;
   readonly #detector: PacketAnalyzer | null;
   readonly #question = new DnsQuestion();
+  readonly #onBadTime: ((tsUs: number) => void) | null;
 
   /** `onWindow` receives each closed window; it is reused afterwards. */
   constructor(onWindow: (window: Window) => void, options: PipelineOptions = {}) {
     const detector = options.detector ?? null;
     this.#detector = detector;
+    this.#onBadTime = options.onBadTime ?? null;
     this.local = options.local ?? new LocalNetworks();
     this.#windower = new Windower(
       detector === null ? onWindow : (window) => {
@@ -103,7 +128,7 @@ export class Pipeline implements PacketSink {
     detector?.watchWindow(this.#windower.window);
   }
 
-  /** Decodes one frame and counts it. */
+  /** Decodes one frame and counts it (a frame with a time out of range only as malformed). */
   packet(
     buf: Uint8Array,
     offset: number,
@@ -112,6 +137,7 @@ export class Pipeline implements PacketSink {
     tsUs: number,
     linktype: number,
   ): void {
+    if (!(tsUs >= PACKET_TIME_MIN_US && tsUs < PACKET_TIME_MAX_US)) return this.#badTime(tsUs);
     const meta = this.meta;
     meta.tsUs = tsUs;
     meta.wireLen = wireLen;
@@ -128,6 +154,13 @@ export class Pipeline implements PacketSink {
       readDnsQuestion(buf, meta.payloadOffset, meta.payloadLen, this.#question)
     ) this.#windower.window.addDns(buf, this.#question);
     if (this.#detector !== null) this.#detector.add(meta);
+  }
+
+  /** A frame whose time cannot be a date: counted, reported once, never passed on. */
+  #badTime(tsUs: number): void {
+    this.packets++;
+    this.malformed++;
+    if (this.badTime++ === 0) this.#onBadTime?.(tsUs);
   }
 
   /** Closes windows whose second has passed (live capture on an idle link). */

@@ -33,6 +33,8 @@ Deno.test("the agent follows an access log and reports an L7 flood to its log, s
       JSON.stringify({
         l7_enabled: true,
         l7_log_paths: [fileLog],
+        // The server's log_path must lie in a web server's log folder; here the test folder.
+        l7_remote_log_dirs: [dir],
         log_file: "",
         state_dir: `${dir}/state`,
         pcap_enabled: false,

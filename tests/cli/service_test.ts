@@ -15,6 +15,17 @@ function settings(unit: string): Map<string, string[]> {
   return out;
 }
 
+/** The major version of systemd-analyze (0 when it is missing). */
+async function analyzeVersion(): Promise<number> {
+  try {
+    const out = await new Deno.Command("systemd-analyze", { args: ["--version"] }).output();
+    const m = new TextDecoder().decode(out.stdout).match(/^systemd (\d+)/);
+    return out.success && m ? Number(m[1]) : 0;
+  } catch {
+    return 0;
+  }
+}
+
 async function analyzeWorks(): Promise<boolean> {
   try {
     const out = await new Deno.Command("systemd-analyze", { args: ["--version"] }).output();
@@ -46,6 +57,14 @@ Deno.test("the unit runs the agent as ftagent with only the capture capabilities
   assertEquals(one("KillSignal"), "SIGTERM");
   assertEquals(one("TimeoutStopSec"), "10");
   assertEquals(one("WantedBy"), "multi-user.target");
+  // What the agent needs inside the sandbox: capture (AF_PACKET), nft/ipset (AF_NETLINK), the
+  // SYN-cookie sysctl, V8's memory protection keys; and its JIT (no MemoryDenyWriteExecute).
+  assertEquals(one("RestrictAddressFamilies"), "AF_INET AF_INET6 AF_UNIX AF_NETLINK AF_PACKET");
+  assertEquals(one("ReadWritePaths"), "-/proc/sys/net/ipv4/tcp_syncookies");
+  assertEquals(one("SystemCallFilter"), "@system-service @pkey | ~@privileged @resources");
+  assertEquals(one("ProtectProc"), "invisible");
+  assertEquals(one("UMask"), "0077");
+  assertEquals(one("MemoryDenyWriteExecute"), "");
 });
 
 Deno.test({
@@ -69,6 +88,69 @@ Deno.test({
       );
       const bad = await run(["systemd-analyze", "verify", "--man=no", `${dir}/broken.service`]);
       assertMatch(bad.stderr, /broken\.service:\d+: Failed to parse/);
+    } finally {
+      await Deno.remove(dir, { recursive: true });
+    }
+  },
+});
+
+/** The sandbox lines that took the unit from 6.4 (MEDIUM) to 1.8 (OK). */
+const SANDBOX_KEYS = [
+  "PrivateDevices",
+  "PrivateMounts",
+  "ProtectKernelTunables",
+  "ReadWritePaths",
+  "ProtectKernelModules",
+  "ProtectKernelLogs",
+  "ProtectControlGroups",
+  "ProtectClock",
+  "ProtectHostname",
+  "ProtectProc",
+  "LockPersonality",
+  "RestrictSUIDSGID",
+  "RestrictRealtime",
+  "RestrictNamespaces",
+  "RemoveIPC",
+  "UMask",
+  "RestrictAddressFamilies",
+  "SystemCallArchitectures",
+  "SystemCallFilter",
+  "SystemCallErrorNumber",
+];
+
+/** The overall exposure `systemd-analyze security --offline=true` gives `unit` (0 to 10). */
+async function exposure(dir: string, unit: string): Promise<number> {
+  await Deno.writeTextFile(`${dir}/ftagent.service`, unit);
+  const out = await run([
+    "systemd-analyze",
+    "security",
+    "--offline=true",
+    "--no-pager",
+    `${dir}/ftagent.service`,
+  ]);
+  const m = out.stdout.match(/Overall exposure level for ftagent\.service: (\d+\.\d+)/);
+  assert(m !== null, `no exposure level in:\n${out.stdout}\n${out.stderr}`);
+  return Number(m[1]);
+}
+
+Deno.test({
+  name:
+    "systemd-analyze security rates the unit's exposure 3.9 or lower, and 6 or more without its sandbox lines",
+  ignore: (await analyzeVersion()) < 250, // --offline came with systemd 250
+  fn: async () => {
+    const dir = await Deno.makeTempDir({ prefix: "fta-unit-" });
+    try {
+      await Deno.writeTextFile(`${dir}/ftagent`, "#!/bin/sh\n", { mode: 0o755 });
+      await Deno.chmod(`${dir}/ftagent`, 0o755);
+      const unit = SERVICE_UNIT.replace("/usr/local/bin/ftagent", `${dir}/ftagent`);
+      const hardened = await exposure(dir, unit);
+      const bare = await exposure(
+        dir,
+        unit.split("\n").filter((l) => !SANDBOX_KEYS.includes(l.split("=")[0])).join("\n"),
+      );
+      console.log(`systemd-analyze security: ${hardened} with the sandbox, ${bare} without`);
+      assert(hardened <= 3.9, `exposure ${hardened} is over 3.9`);
+      assert(bare >= 6, `without the sandbox lines the unit should rate worse: ${bare}`);
     } finally {
       await Deno.remove(dir, { recursive: true });
     }

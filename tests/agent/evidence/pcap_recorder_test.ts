@@ -166,8 +166,8 @@ Deno.test("an incident gets one capture named by its id that starts before the o
     assertEquals(open.length, 1);
     assertEquals(await pcapNames(pcaps), [`${open[0].id}.pcap`]);
     const path = `${pcaps}/${open[0].id}.pcap`;
-    assertEquals((await Deno.stat(path)).mode! & 0o777, 0o640);
-    assertEquals((await Deno.stat(pcaps)).mode! & 0o777, 0o750);
+    assertEquals((await Deno.stat(path)).mode! & 0o777, 0o600);
+    assertEquals((await Deno.stat(pcaps)).mode! & 0o777, 0o700);
     const tshark = await run(["tshark", "-r", path]);
     assertEquals(tshark.code, 0, tshark.stderr);
     const times = await timesOf(path);

@@ -35,9 +35,14 @@ class RecordingBackend implements FirewallBackend {
     this.calls.push(...actions.map((a) => `undo ${a.type}`));
     return Promise.resolve();
   }
+  protects = 0;
+  protect() {
+    this.protects++;
+    return Promise.resolve();
+  }
   remove() {
     this.calls.push("remove");
-    return Promise.resolve();
+    return Promise.resolve(null);
   }
 }
 
@@ -216,7 +221,8 @@ Deno.test("Mitigator in dry_run mode only logs and records what it would do", as
   try {
     await rt.m.start();
     await rt.m.handle(ev("open"));
-    assertEquals(rt.backend.calls, []);
+    // Only the removal of what a killed earlier run may have left; nothing is applied.
+    assertEquals(rt.backend.calls, ["remove"]);
     assertEquals(rt.store.recent(10).map((r) => r.state), ["dry_run", "dry_run"]);
     assert(
       logs.some((l) => /dry run, would drop all traffic from 203\.0\.113\.7 for 600 s/.test(l)),

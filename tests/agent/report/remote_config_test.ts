@@ -99,20 +99,25 @@ Deno.test("parseRemoteConfig() and applyRemoteConfig() map the server's l7 setti
   }
   assertEquals(changedKeys(local, { ...local, l7_log_paths: [...local.l7_log_paths] }), []);
   // Wrong types or values: one line each, the l7 key ignored, the rest applies.
+  // A bad l7 sub-key is refused alone: the others still apply.
   for (
     const [l7, where] of [
       ["on", "l7"],
-      [{ enabled: "yes" }, "l7.enabled"],
-      [{ rps_threshold: 0.5 }, "l7.rps_threshold"],
-      [{ error_rate_threshold: 250 }, "l7.error_rate_threshold"],
+      [{ enabled: "yes", sensitivity: "low" }, "l7.enabled"],
+      [{ rps_threshold: 0.5, sensitivity: "low" }, "l7.rps_threshold"],
+      [{ error_rate_threshold: 250, sensitivity: "low" }, "l7.error_rate_threshold"],
       [{ sensitivity: "extreme" }, "l7.sensitivity"],
-      [{ log_path: ["/a", "/b"] }, "l7.log_path"],
-      [{ log_path: "logs/access.log" }, "l7.log_path"],
+      [{ log_path: ["/a", "/b"], sensitivity: "low" }, "l7.log_path"],
+      [{ log_path: "logs/access.log", sensitivity: "low" }, "l7.log_path"],
     ] as [unknown, string][]
   ) {
     const bad = parseRemoteConfig({ l7, attack_cooldown: 20 });
     assert(bad.ok);
-    assertEquals(bad.config, { attack_cooldown: 20 });
+    const rest = where === "l7" ? {} : {
+      l7: where === "l7.sensitivity" ? {} : { sensitivity: "low" as const },
+    };
+    assertEquals(bad.config, { attack_cooldown: 20, ...rest });
+    assertEquals(bad.refused.map((r) => r.key), [where]);
     assertEquals(bad.warnings.length, 1);
     assert(!bad.warnings[0].includes("\n"));
     assertMatch(bad.warnings[0], new RegExp(`"${where.replace(".", "\\.")}" ignored`));
@@ -152,7 +157,8 @@ Deno.test("L7Part starts, restarts and stops L7 as the merged config says, and h
     metrics_interval: 60,
   };
   const db = openStateDb(`${dir}/ftagent.db`);
-  const reporting = new Reporting({ config, db, log, version: "test" });
+  // The temporary folder stands for a web server's log folder (pushed paths must lie in one).
+  const reporting = new Reporting({ config, db, log, version: "test", remote: { logDirs: [dir] } });
   const l7 = await L7Part.start({ config, log, emit: () => {}, outbox: reporting.outbox });
   try {
     assertEquals(l7.status(), { enabled: false, status: "off" });
