@@ -156,6 +156,7 @@ export class Agent {
       listeners,
       recorder,
       reporting,
+      state: stateWriter(db),
     });
     listeners.add({ name: "metrics", handle: (event) => observability.handle(event) });
     // HTTP floods from the web servers' access logs (l7_enabled, here or from the server).

@@ -118,5 +118,11 @@ function statusText(s: AgentSnapshot): string {
       );
     }
   }
+  if (s.state !== null && (s.state.pending > 0 || s.state.refused > 0 || s.state.fault !== null)) {
+    lines.push(
+      `state db    ${s.state.pending} writes waiting, ${s.state.refused} refused` +
+        (s.state.fault ? `, waiting on: ${s.state.fault}` : ""),
+    );
+  }
   return lines.join("\n");
 }

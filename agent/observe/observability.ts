@@ -15,6 +15,7 @@ import {
   IncidentTally,
   type LastSecond,
   type ReportingSnapshot,
+  type StateSnapshot,
 } from "../../core/report/mod.ts";
 import type { Pipeline } from "../../core/traffic/mod.ts";
 import type { CaptureSource } from "../capture/mod.ts";
@@ -46,6 +47,8 @@ export interface ObservedParts {
   recorder: PcapRecorder | null;
   /** The reporting layer's counters, when it runs. */
   reporting?: { stats(): ReportingSnapshot } | null;
+  /** The state database's write queue, when there is a database. */
+  state?: { stats(): StateSnapshot } | null;
 }
 
 /** The running endpoint and the incident tally. */
@@ -136,6 +139,7 @@ export class Observability {
         stoppedReason: pcap.stoppedReason,
       },
       reporting: this.#parts.reporting?.stats() ?? null,
+      state: this.#parts.state?.stats() ?? null,
       process: {
         rssBytes: memory.rss,
         heapBytes: memory.heapUsed,

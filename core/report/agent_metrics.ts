@@ -30,6 +30,18 @@ export interface ReportingSnapshot {
   apiErrors: number;
 }
 
+/** The state database's write queue (see agent/state/state_writer.ts). */
+export interface StateSnapshot {
+  /** Writes waiting (a fault: locked, full, failing disk). */
+  pending: number;
+  /** Writes done, refused (queue full) and failed for good since start. */
+  written: number;
+  refused: number;
+  failed: number;
+  /** The fault the writes wait on, or null. */
+  fault: string | null;
+}
+
 /** Everything the metrics endpoint serves, at one instant. */
 export interface AgentSnapshot {
   /** The agent's version. */
@@ -67,6 +79,8 @@ export interface AgentSnapshot {
   pcap: { files: number; droppedFrames: number; stoppedReason: string | null } | null;
   /** The reporting layer's counters (null: not running). */
   reporting: ReportingSnapshot | null;
+  /** The state database's write queue (null: no database). */
+  state: StateSnapshot | null;
   /** The process: resident memory, heap in use, CPU seconds. */
   process: { rssBytes: number; heapBytes: number; cpuSeconds: number };
 }
@@ -197,6 +211,19 @@ export function agentMetrics(s: AgentSnapshot): MetricFamily[] {
     );
   }
   if (s.reporting !== null) reportingMetrics(s.reporting, gauge, counter);
+  if (s.state !== null) {
+    gauge("ftagent_state_writes_pending", "State database writes waiting.", s.state.pending);
+    counter("ftagent_state_writes_total", "State database writes by result.", [
+      { labels: { result: "written" }, value: s.state.written },
+      { labels: { result: "refused" }, value: s.state.refused },
+      { labels: { result: "failed" }, value: s.state.failed },
+    ]);
+    gauge(
+      "ftagent_state_fault",
+      "1 while the state database is locked, full or failing (writes wait in memory).",
+      s.state.fault === null ? 0 : 1,
+    );
+  }
   gauge("process_resident_memory_bytes", "Resident memory size in bytes.", s.process.rssBytes);
   gauge("ftagent_heap_bytes", "JavaScript heap in use in bytes.", s.process.heapBytes);
   counter(

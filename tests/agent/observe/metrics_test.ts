@@ -60,6 +60,7 @@ function snapshot(over: Partial<AgentSnapshot> = {}): AgentSnapshot {
       }],
       apiErrors: 4,
     },
+    state: { pending: 12, written: 300, refused: 0, failed: 0, fault: "database is locked" },
     process: { rssBytes: 5e7, heapBytes: 1e7, cpuSeconds: 1.25 },
     ...over,
   };
@@ -105,6 +106,9 @@ Deno.test("agentMetrics() of a full snapshot passes promtool check metrics with 
   assertMatch(text, /^process_start_time_seconds 1800000000$/m);
   assertMatch(text, /^ftagent_uptime_seconds 10$/m);
   assertMatch(text, /^ftagent_healthy 1$/m);
+  assertMatch(text, /^ftagent_state_writes_pending 12$/m);
+  assertMatch(text, /^ftagent_state_writes_total\{result="written"\} 300$/m);
+  assertMatch(text, /^ftagent_state_fault 1$/m);
 });
 
 Deno.test("healthProblems() names a stopped capture and a stalled loop", () => {

@@ -15,6 +15,7 @@ import { FlowtriqServer } from "../../support/flowtriq_server.ts";
 import { framesOf, webFrames, writeSplice } from "../../support/splice.ts";
 import { waitFor } from "../../support/stream.ts";
 import { agentScratch } from "../../support/scratch.ts";
+import { fill, freePort, LOCK_HOLDER, probeHealth, storedIncidents } from "../../support/faults.ts";
 
 const VICTIM = "198.18.10.10";
 
@@ -91,63 +92,10 @@ class StallProbe {
   }
 }
 
-/** A free TCP port on 127.0.0.1. */
-function freePort(): number {
-  const l = Deno.listen({ hostname: "127.0.0.1", port: 0 });
-  const port = (l.addr as Deno.NetAddr).port;
-  l.close();
-  return port;
-}
-
-/** Asks `/health` every 250 ms until `untilMs` (performance.now()): answers and slowest. */
-function probeHealth(port: number, untilMs: number) {
-  const result = { answered: 0, slowestMs: 0, done: Promise.resolve() };
-  result.done = (async () => {
-    while (performance.now() < untilMs) {
-      const t = performance.now();
-      try {
-        const r = await fetch(`http://127.0.0.1:${port}/health`, {
-          signal: AbortSignal.timeout(5000),
-        });
-        await r.body?.cancel();
-        result.answered++;
-      } catch { /* not answered */ }
-      result.slowestMs = Math.max(result.slowestMs, Math.round(performance.now() - t));
-      await new Promise((r) => setTimeout(r, 250));
-    }
-  })();
-  return result;
-}
-
-/** Rows of the incidents table, read by a connection of the test's own. */
-function storedIncidents(path: string): { id: string; state: string; last_event: string }[] {
-  const db = new DatabaseSync(path);
-  try {
-    return db.prepare("SELECT id, state, last_event FROM incidents ORDER BY started_ms").all() as {
-      id: string;
-      state: string;
-      last_event: string;
-    }[];
-  } finally {
-    db.close();
-  }
-}
-
 /** The incident calls the control plane accepted, by path. */
 function incidentCalls(server: FlowtriqServer): string[] {
   return server.accepted(/^\/agent\/incidents/).map((r) => r.path);
 }
-
-const HOLDER = `
-import sqlite3, sys, time
-con = sqlite3.connect(sys.argv[1], isolation_level=None, timeout=30)
-con.execute("BEGIN EXCLUSIVE")
-con.execute("INSERT OR REPLACE INTO schema_versions (component, version) SELECT component, version FROM schema_versions")
-print("locked", flush=True)
-time.sleep(float(sys.argv[2]))
-con.execute("COMMIT")
-print("released", flush=True)
-`;
 
 Deno.test("the agent keeps capturing, reporting and answering while another process holds its database for 12 s, and stores every event once afterwards", async () => {
   const server = new FlowtriqServer();
@@ -164,7 +112,7 @@ Deno.test("the agent keeps capturing, reporting and answering while another proc
     source = new FileSource(`${dir}/attack.pcap`);
     const agent = await Agent.start(config, getLogger(["ftstate"]), source);
     holder = new Deno.Command("python3", {
-      args: ["-c", HOLDER, `${dir}/state/ftagent.db`, "12"],
+      args: ["-c", LOCK_HOLDER, `${dir}/state/ftagent.db`, "12"],
       stdout: "piped",
       stderr: "inherit",
     }).spawn();
@@ -174,6 +122,10 @@ Deno.test("the agent keeps capturing, reporting and answering while another proc
     const health = probeHealth(config.metrics_port, lockedAt + 12_000);
     const heartbeatsBefore = server.accepted(/^\/agent\/heartbeat$/).length;
     const run = agent.run({ paced: true, configPath: `${dir}/config.json` });
+    // Halfway through the lock (the incident opened at 3 s): the waiting writes are shown.
+    await new Promise((resolve) => setTimeout(resolve, 6000));
+    const status = await fetch(`http://127.0.0.1:${config.metrics_port}/status.json`);
+    const during = (await status.json()).state;
     said = await waitFor(out, /released/, said);
     const releasedAt = performance.now();
     await out.cancel();
@@ -188,6 +140,7 @@ Deno.test("the agent keeps capturing, reporting and answering while another proc
         `heartbeats delivered during it: ${heartbeatsDuring}; incident calls: ${callsDuringLock}`,
     );
     assert(stallMs < 1000, `the event loop stalled ${stallMs} ms`);
+    assert(during.pending > 0 && /locked/.test(during.fault), JSON.stringify(during));
     assert(heartbeatsDuring >= 5, `${heartbeatsDuring} heartbeats during the lock`);
     assertEquals(callsDuringLock.slice(0, 2), ["/agent/incidents", "/agent/incidents/srv-1"]);
     assert(
@@ -232,21 +185,6 @@ Deno.test("the agent keeps capturing, reporting and answering while another proc
     await Deno.remove(dir, { recursive: true });
   }
 });
-
-/** Fills the filesystem of `path` to the last byte (a file written until ENOSPC). */
-async function fill(path: string): Promise<void> {
-  const file = await Deno.open(path, { write: true, create: true });
-  try {
-    for (const size of [65536, 4096, 512, 1]) {
-      const chunk = new Uint8Array(size);
-      try {
-        for (;;) await file.write(chunk);
-      } catch { /* full at this size: go on with smaller ones */ }
-    }
-  } finally {
-    file.close();
-  }
-}
 
 Deno.test("the agent keeps incidents in memory while its state disk is full, logs SQLITE_FULL once, and stores and delivers them once space is back", async () => {
   const server = new FlowtriqServer();
