@@ -14,4 +14,5 @@ export * from "./engine.ts";
 export * from "./incident_log.ts";
 export * from "./listeners.ts";
 export * from "./self_test.ts";
+export * from "./self_test_checks.ts";
 export * from "./version.ts";

@@ -52,7 +52,7 @@ export function selfTestDetection(): DetectionConfig {
 export interface SelfTestResult {
   /** Whether detection found exactly the flood, in time, rightly classified. */
   ok: boolean;
-  /** One line: "OK: ..." or "FAIL: ..." with what was wrong. */
+  /** One line: "ok: detection: ..." or "FAIL: detection: ..." with what was wrong. */
   message: string;
   /** Frames in the synthetic capture. */
   frames: number;
@@ -141,14 +141,15 @@ function judge(
   }
   return {
     ok: true,
-    message: `OK: standalone detection works: ${kind} opened ${
-      delay.toFixed(1)
-    } s after onset, resolved; incident id ${open.id}`,
+    message:
+      `ok: detection: a synthetic SYN flood through parser, pipeline and detector: ${kind} opened ${
+        delay.toFixed(1)
+      } s after onset, resolved; incident id ${open.id}`,
     frames,
     events,
   };
 }
 
 function fail(reason: string, frames: number, events: IncidentEvent[]): SelfTestResult {
-  return { ok: false, message: `FAIL: self-test: ${reason}`, frames, events };
+  return { ok: false, message: `FAIL: detection: ${reason}`, frames, events };
 }

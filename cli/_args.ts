@@ -36,6 +36,9 @@ export function parseCommand<S extends z.ZodType>(
 const VALUE_OPTIONS = new Set([
   "--config",
   "--interface",
+  "--api-key",
+  "--node-uuid",
+  "--api-base",
   "-i",
   "--pcap",
   "--filter",

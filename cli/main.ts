@@ -23,8 +23,8 @@ const USAGE = `ftagent ${VERSION}: DDoS detection agent for Linux servers
 
 ${indent(RUN_USAGE)}
 
-  ftagent --setup                wizard that writes the config (--config PATH: elsewhere)
-  ftagent --test                 check the config, run a synthetic detection (--config PATH)
+  ftagent --setup                wizard that writes the config (--api-key K --node-uuid U: no questions)
+  ftagent --test                 check config, capture, control plane, detection (--config PATH)
   ftagent --install-service      install the systemd unit (then: systemctl enable --now ftagent)
   ftagent --version              print the version
   ftagent --help                 this text

@@ -1,18 +1,22 @@
 /**
  * `ftagent --setup [--config PATH]`: an interactive wizard that writes the config file. It
- * asks for the API key (empty: standalone), the node UUID, the interface (a numbered list of
- * the machine's interfaces, "auto" first) and whether to keep incident captures, reading one
- * answer per line from stdin (a terminal or a pipe). A bad answer is explained and asked
- * again, up to {@linkcode MAX_ATTEMPTS} times. Every other key of an existing config is
- * kept. The file is written atomically (mode 0600); the end of the input or Ctrl-C before
- * the last answer leaves no file and no temp file behind.
+ * asks for the API key (empty: standalone), the node UUID, the API base (with a key), the
+ * interface (a numbered list of the machine's interfaces, "auto" first), whether to keep
+ * incident captures, L7 on/off with the access logs it found, local auto-mitigation and (with a
+ * key) server-pushed mitigation, reading one answer per line from stdin (a terminal or a
+ * pipe). A bad answer is explained and asked again, up to {@linkcode MAX_ATTEMPTS} times.
+ * `--api-key K --node-uuid U` (with `--api-base`, `--interface`) set those keys without
+ * asking, as the Python agent's `--setup` did. Every other key of an existing config is kept.
+ * The file is written atomically (mode 0600); the end of the input or Ctrl-C before the last
+ * answer leaves no file and no temp file behind.
  *
  * @module
  */
 
 import { z } from "zod";
-import { ConfigError, parseConfig } from "../core/config/mod.ts";
+import { ConfigError, type MitigationMode, parseConfig } from "../core/config/mod.ts";
 import { chooseInterface, listInterfaces } from "../agent/capture/mod.ts";
+import { detectWebServers } from "../agent/l7/mod.ts";
 import {
   DEFAULT_CONFIG_PATH,
   LineReader,
@@ -22,69 +26,58 @@ import {
   writeConfigAtomic,
 } from "../agent/config/mod.ts";
 import { parseCommand, UsageError } from "./_args.ts";
+import {
+  askApiBase,
+  askL7,
+  askMitigation,
+  DEFAULT_API_BASE,
+  type FoundLog,
+  MAX_ATTEMPTS,
+  type Parse,
+  parseApiBase,
+  parseApiKey,
+  parseUuid,
+  question,
+  SetupCancelled,
+  type WizardIO,
+  yesNo,
+} from "./_setup_questions.ts";
 
 /** Where a config written by the wizard logs: the service's LogsDirectory. */
 const SERVICE_LOG_FILE = "/var/log/ftagent/ftagent.log";
 
-/** Where `--setup` writes without `--config`. */
-
 /** Usage text of `--setup`. */
 export const SETUP_USAGE = `ftagent --setup [--config PATH]
+ftagent --setup --api-key KEY --node-uuid UUID [--api-base URL] [--interface IF] [--config PATH]
 
-Asks for the API key (empty: standalone), node UUID, interface and PCAP evidence, one answer
-per line on stdin, and writes the config atomically with mode 0600 (other keys are kept).
+Asks for the API key (empty: standalone), node UUID, API base, interface, PCAP evidence, L7
+(access logs) and mitigation (local auto-mitigation, server-pushed commands), one answer per
+line on stdin. With --api-key and --node-uuid it asks nothing and sets those keys (and
+--api-base, --interface when given). Either way the config is written atomically with mode
+0600 and its other keys are kept.
   --config PATH   file to write (default: ${DEFAULT_CONFIG_PATH})`;
-/** Answers to one question before the wizard gives up. */
-export const MAX_ATTEMPTS = 3;
 
-const API_KEY = /^[A-Za-z0-9._~+/=-]{8,256}$/;
-const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
+export { MAX_ATTEMPTS, type WizardIO };
 
-/** How the wizard talks: `ask` returns the answer line, `null` when the input ended. */
-export interface WizardIO {
-  ask(prompt: string): Promise<string | null>;
-  say(line: string): void;
-}
-
-/** The interfaces offered, and the one "auto" would pick now (`null`: none found). */
+/** The interfaces offered, the one "auto" would pick now (`null`: none found), the web logs found. */
 export interface InterfaceChoices {
   names: string[];
   auto: string | null;
+  /** Access logs of the web servers found (the L7 question shows them). */
+  logs?: FoundLog[];
 }
 
 /** The answers the wizard collected (the keys it sets in the config). */
 export interface SetupAnswers {
   api_key: string;
   node_uuid: string;
+  api_base: string;
   interface: string;
   pcap_enabled: boolean;
-}
-
-/** The input ended before the last answer: nothing is written. */
-class SetupCancelled extends Error {
-  /** Creates the error. */
-  constructor(message: string) {
-    super(message);
-    this.name = "SetupCancelled";
-  }
-}
-
-/** An answer parser: the value, or the reason the answer is not accepted. */
-type Parse<T> = (answer: string) => { value: T } | { error: string };
-
-async function question<T>(io: WizardIO, prompt: string, parse: Parse<T>): Promise<T> {
-  for (let attempt = 1; attempt <= MAX_ATTEMPTS; attempt++) {
-    const answer = await io.ask(prompt);
-    if (answer === null) throw new SetupCancelled("the input ended before the last answer");
-    const result = parse(answer.trim());
-    if ("value" in result) return result.value;
-    io.say(
-      attempt < MAX_ATTEMPTS
-        ? `  ${result.error}; try again`
-        : `  ${result.error}; giving up after ${MAX_ATTEMPTS} tries`,
-    );
-  }
-  throw new SetupCancelled(`no valid answer after ${MAX_ATTEMPTS} tries`);
+  l7_enabled: boolean;
+  l7_log_paths: string[];
+  /** `mitigation.mode`. */
+  mitigation_mode: MitigationMode;
 }
 
 function mask(secret: string): string {
@@ -95,12 +88,25 @@ function str(value: unknown): string {
   return typeof value === "string" ? value : "";
 }
 
+function obj(value: unknown): Record<string, unknown> {
+  return typeof value === "object" && value !== null && !Array.isArray(value)
+    ? value as Record<string, unknown>
+    : {};
+}
+
+/** The config's mitigation mode (the default, dry_run, when unset). */
+function modeOf(existing: Record<string, unknown>): MitigationMode {
+  const mode = obj(existing.mitigation).mode;
+  return mode === "auto" || mode === "manual" ? mode : "dry_run";
+}
+
 /** Asks every question; returns the answers. Throws {@linkcode SetupCancelled}. */
 export async function runWizard(
   io: WizardIO,
   existing: Record<string, unknown>,
   choices: InterfaceChoices,
 ): Promise<SetupAnswers> {
+  const fresh = Object.keys(existing).length === 0;
   const currentKey = str(existing.api_key);
   const api_key = await question<string>(
     io,
@@ -110,8 +116,7 @@ export async function runWizard(
     (a) => {
       if (a === "") return { value: currentKey };
       if (a.toLowerCase() === "none") return { value: "" };
-      if (API_KEY.test(a)) return { value: a };
-      return { error: "an API key is 8-256 letters, digits or ._~+/=- without spaces" };
+      return parseApiKey(a);
     },
   );
 
@@ -122,11 +127,12 @@ export async function runWizard(
     (a) => {
       if (a === "") return { value: currentUuid };
       if (a.toLowerCase() === "none") return { value: "" };
-      if (UUID.test(a)) return { value: a.toLowerCase() };
-      return { error: "a node UUID looks like 123e4567-e89b-12d3-a456-426614174000" };
+      return parseUuid(a);
     },
   );
 
+  const currentBase = str(existing.api_base) || DEFAULT_API_BASE;
+  const api_base = api_key === "" ? currentBase : await askApiBase(io, currentBase);
   const options = ["auto", ...choices.names];
   const currentIf = str(existing.interface) || "auto";
   let defaultIndex = options.indexOf(currentIf);
@@ -158,19 +164,59 @@ export async function runWizard(
     },
   );
 
-  const currentPcap = existing.pcap_enabled !== false;
-  const pcap_enabled = await question<boolean>(
+  const pcap_enabled = await yesNo(
     io,
-    `Keep a packet capture of each incident as evidence? [${currentPcap ? "Y/n" : "y/N"}]: `,
-    (a) => {
-      const v = a.toLowerCase();
-      if (v === "") return { value: currentPcap };
-      if (v === "y" || v === "yes") return { value: true };
-      if (v === "n" || v === "no") return { value: false };
-      return { error: "answer y or n" };
-    },
+    "Keep a packet capture of each incident as evidence?",
+    existing.pcap_enabled !== false,
   );
-  return { api_key, node_uuid, interface: iface, pcap_enabled };
+  const logs = choices.logs ?? [];
+  const l7 = await askL7(io, {
+    enabled: typeof existing.l7_enabled === "boolean"
+      ? existing.l7_enabled
+      : fresh && logs.length > 0,
+    paths: Array.isArray(existing.l7_log_paths) ? existing.l7_log_paths.map(String) : [],
+  }, logs);
+  const mitigation_mode = await askMitigation(io, modeOf(existing), api_key !== "", fresh);
+  return {
+    api_key,
+    node_uuid,
+    api_base,
+    interface: iface,
+    pcap_enabled,
+    ...l7,
+    mitigation_mode,
+  };
+}
+
+/**
+ * The config to write: `existing` with the answers. The keys the wizard always asked for are
+ * always written; the newer ones (api_base, L7, mitigation.mode) only when the config has them
+ * or the answer is not the default, so Enter on every question changes nothing.
+ */
+export function mergeAnswers(
+  existing: Record<string, unknown>,
+  answers: Partial<SetupAnswers>,
+): Record<string, unknown> {
+  const out: Record<string, unknown> = { ...existing };
+  const { mitigation_mode, ...keys } = answers;
+  const defaults: Record<string, unknown> = {
+    api_base: DEFAULT_API_BASE,
+    l7_enabled: false,
+    l7_log_paths: [],
+  };
+  for (const [key, value] of Object.entries(keys)) {
+    if (value === undefined) continue;
+    const unchangedDefault = key in defaults &&
+      JSON.stringify(value) === JSON.stringify(defaults[key]);
+    if (key in existing || !unchangedDefault) out[key] = value;
+  }
+  if (mitigation_mode !== undefined) {
+    const section = obj(existing.mitigation);
+    if ("mode" in section || mitigation_mode !== "dry_run") {
+      out.mitigation = { ...section, mode: mitigation_mode };
+    }
+  }
+  return out;
 }
 
 /** The existing config at `path` as an object ({} when there is none); throws when unusable. */
@@ -202,15 +248,98 @@ async function readExisting(
   }
 }
 
-const Options = z.object({ config: z.string().min(1).optional() });
+const Options = z.object({
+  config: z.string().min(1).optional(),
+  "api-key": z.string().optional(),
+  "node-uuid": z.string().optional(),
+  "api-base": z.string().optional(),
+  interface: z.string().optional(),
+});
+type SetupFlags = z.infer<typeof Options>;
+
+/** The answers given as flags (`--api-key K --node-uuid U ...`); null when none was given. */
+function flagAnswers(values: SetupFlags): Partial<SetupAnswers> | null {
+  const { "api-key": key, "node-uuid": uuid, "api-base": base, interface: iface } = values;
+  if ([key, uuid, base, iface].every((v) => v === undefined)) return null;
+  if ((key === undefined) !== (uuid === undefined)) {
+    throw new UsageError("--setup without questions takes --api-key and --node-uuid together");
+  }
+  const answers: Partial<SetupAnswers> = {};
+  const take = <T>(flag: string, value: string | undefined, parse: Parse<T>): T | undefined => {
+    if (value === undefined) return undefined;
+    const r = parse(value.trim());
+    if ("error" in r) throw new UsageError(`--${flag}: ${r.error}`);
+    return r.value;
+  };
+  answers.api_key = take("api-key", key, parseApiKey);
+  answers.node_uuid = take("node-uuid", uuid, parseUuid);
+  answers.api_base = take("api-base", base, parseApiBase);
+  answers.interface = take("interface", iface, (a) => {
+    const names = listInterfaces();
+    if (a === "auto" || names.includes(a)) return { value: a };
+    return { error: `no interface ${a} on this machine (${["auto", ...names].join(", ")})` };
+  });
+  return answers;
+}
+
+/** The access logs of the web servers on this machine, for the L7 question. */
+async function foundLogs(): Promise<FoundLog[]> {
+  const servers = await detectWebServers();
+  const out: FoundLog[] = [];
+  for (const s of [...servers].sort((a, b) => Number(b.running) - Number(a.running))) {
+    for (const l of s.logs) {
+      if (out.some((o) => o.path === l.path)) continue;
+      out.push({ server: `${s.name}${s.running ? ", running" : ""}`, path: l.path });
+    }
+  }
+  return out;
+}
+
+/** Writes `merged` to `path` (validated first) and says what it holds. */
+async function write(path: string, merged: Record<string, unknown>): Promise<void> {
+  const { config } = parseConfig(merged); // The answers are valid; this guards the keys around them.
+  await writeConfigAtomic(path, merged);
+  console.log(
+    `ftagent: wrote ${path}: ${
+      config.api_key ? `api_key set, api_base ${config.api_base}` : "standalone (no api_key)"
+    }, node_uuid ${config.node_uuid || "none"}, interface ${config.interface}, pcap ${
+      config.pcap_enabled ? "on" : "off"
+    }, L7 ${
+      config.l7_enabled
+        ? `on (${
+          config.l7_log_paths.length ? config.l7_log_paths.join(", ") : "logs found at start"
+        })`
+        : "off"
+    }, mitigation.mode ${config.mitigation.mode}`,
+  );
+  console.log(
+    `next: ftagent --test --config ${path}; ftagent --install-service; systemctl enable --now ftagent`,
+  );
+}
 
 /** Runs `--setup`; returns the process exit code. */
 export async function setup(args: string[]): Promise<number> {
-  const { values, positionals } = parseCommand(args, { config: { type: "string" } }, Options);
+  const { values, positionals } = parseCommand(args, {
+    config: { type: "string" },
+    "api-key": { type: "string" },
+    "node-uuid": { type: "string" },
+    "api-base": { type: "string" },
+    interface: { type: "string", short: "i" },
+  }, Options);
   if (positionals.length > 0) throw new UsageError(`--setup takes no file: ${positionals[0]}`);
   const path = values.config ?? DEFAULT_CONFIG_PATH;
+  const flags = flagAnswers(values);
   const existing = await readExisting(path);
   for (const warning of existing.warnings) console.log(`config warning: ${warning}`);
+  // A new config logs where the service may write (ProtectSystem=strict allows only
+  // /var/log/ftagent/); an existing config is left as it is.
+  const base = Object.keys(existing.data).length === 0
+    ? { log_file: SERVICE_LOG_FILE }
+    : existing.data;
+  if (flags !== null) {
+    await write(path, mergeAnswers(base, flags));
+    return 0;
+  }
 
   const onSignal = () => {
     removeTempSync(path);
@@ -245,32 +374,17 @@ export async function setup(args: string[]): Promise<number> {
     }
     let answers: SetupAnswers;
     try {
-      answers = await runWizard(io, existing.data, { names: listInterfaces(), auto });
+      answers = await runWizard(io, existing.data, {
+        names: listInterfaces(),
+        auto,
+        logs: await foundLogs(),
+      });
     } catch (err) {
       if (!(err instanceof SetupCancelled)) throw err;
       console.error(`ftagent: setup cancelled: ${err.message}; ${path} not written`);
       return 1;
     }
-    // A new config logs where the service may write (ProtectSystem=strict allows only
-    // /var/log/ftagent/); an existing config is left as it is.
-    const fresh = Object.keys(existing.data).length === 0;
-    const merged = {
-      ...(fresh ? { log_file: SERVICE_LOG_FILE } : {}),
-      ...existing.data,
-      ...answers,
-    };
-    parseConfig(merged); // The wizard's answers are valid; this guards the keys around them.
-    await writeConfigAtomic(path, merged);
-    console.log(
-      `ftagent: wrote ${path}: ${
-        answers.api_key ? "api_key set" : "standalone (no api_key)"
-      }, node_uuid ${answers.node_uuid || "none"}, interface ${answers.interface}, pcap ${
-        answers.pcap_enabled ? "on" : "off"
-      }`,
-    );
-    console.log(
-      `next: ftagent --test --config ${path}; ftagent --install-service; systemctl enable --now ftagent`,
-    );
+    await write(path, mergeAnswers(base, answers));
     return 0;
   } finally {
     for (const signal of signals) Deno.removeSignalListener(signal, onSignal);

@@ -242,6 +242,10 @@ function detail(text: string): string {
   return t === "" ? "" : ` ${t.slice(0, 120)}`;
 }
 
+/** The error's first line; fetch's bare "fetch failed" gets its cause (DNS, refused, TLS). */
 function oneLine(err: unknown): string {
-  return (err instanceof Error ? err.message : String(err)).split("\n")[0];
+  let text = err instanceof Error ? err.message : String(err);
+  const cause = err instanceof Error ? err.cause : undefined;
+  if (cause instanceof Error && cause.message !== "") text = `${text}: ${cause.message}`;
+  return text.split("\n")[0];
 }

@@ -34,9 +34,11 @@ export interface ReportingSnapshot {
 export interface StateSnapshot {
   /** Writes waiting (a fault: locked, full, failing disk). */
   pending: number;
-  /** Writes done, refused (queue full) and failed for good since start. */
+  /** Writes done since start. */
   written: number;
+  /** Writes refused since start (the queue was full). */
   refused: number;
+  /** Writes failed for good since start (a bad statement, not a fault of the database). */
   failed: number;
   /** The fault the writes wait on, or null. */
   fault: string | null;

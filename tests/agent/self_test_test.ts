@@ -1,5 +1,4 @@
 import { assert, assertEquals, assertMatch } from "../support/assert.ts";
-import { ftagent } from "../support/cli.ts";
 import {
   MAX_OPEN_DELAY_SECONDS,
   runSelfTest,
@@ -9,20 +8,7 @@ import {
 } from "../../agent/mod.ts";
 
 const OK_LINE =
-  /^OK: standalone detection works: syn_flood\/syn_flood opened \d\.\d s after onset, resolved; incident id [0-9a-f-]{36}$/m;
-
-async function withConfig(
-  config: Record<string, unknown>,
-  fn: (path: string) => Promise<void>,
-): Promise<void> {
-  const dir = await Deno.makeTempDir({ prefix: "fta-test-" });
-  try {
-    await Deno.writeTextFile(`${dir}/config.json`, JSON.stringify(config));
-    await fn(`${dir}/config.json`);
-  } finally {
-    await Deno.remove(dir, { recursive: true });
-  }
-}
+  /^ok: detection: a synthetic SYN flood through parser, pipeline and detector: syn_flood\/syn_flood opened \d\.\d s after onset, resolved; incident id [0-9a-f-]{36}$/m;
 
 Deno.test("the self-test finds the synthetic SYN flood soon after its onset and resolves it", () => {
   const result = runSelfTest();
@@ -49,35 +35,6 @@ Deno.test("the self-test fails with the reason when nothing is detected", () => 
   assert(!result.ok);
   assertEquals(
     result.message,
-    `FAIL: self-test: no incident opened for a 5000 pps SYN flood on ${SELF_TEST_TARGET}`,
+    `FAIL: detection: no incident opened for a 5000 pps SYN flood on ${SELF_TEST_TARGET}`,
   );
-});
-
-Deno.test("ftagent --test in standalone mode runs the synthetic detection and exits 0", async () => {
-  await withConfig({ interface: "eth0" }, async (path) => {
-    const out = await ftagent(["--test", "--config", path]);
-    assertEquals(out.code, 0, out.stderr);
-    assertMatch(out.stdout, new RegExp(`config: ${path} is valid`));
-    assertMatch(out.stdout, /mode: standalone \(no api_key\)/);
-    assertMatch(out.stdout, OK_LINE);
-  });
-});
-
-Deno.test("ftagent --test with an api_key names the control plane and runs the local test", async () => {
-  await withConfig({ api_key: "k-123456789", node_uuid: "" }, async (path) => {
-    const out = await ftagent(["--test", "--config", path]);
-    assertEquals(out.code, 0, out.stderr);
-    assertMatch(out.stdout, /the agent reports to https:\/\/flowtriq\.com\/api\/v1;/);
-    assertMatch(out.stdout, /checks detection locally and sends nothing/);
-    assertMatch(out.stdout, OK_LINE);
-  });
-});
-
-Deno.test("ftagent --test with a wrong config value names the key and exits 1", async () => {
-  await withConfig({ pcap_enabled: "yes" }, async (path) => {
-    const out = await ftagent(["--test", "--config", path]);
-    assertEquals(out.code, 1);
-    assertMatch(out.stderr, /^ftagent: error: .*config key "pcap_enabled"/);
-    assertEquals(out.stdout, "");
-  });
 });
