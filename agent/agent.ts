@@ -11,7 +11,7 @@ import type { Logger } from "@logtape/logtape";
 import type { DatabaseSync } from "node:sqlite";
 import type { Config } from "../core/config/mod.ts";
 import { LastSecond } from "../core/report/mod.ts";
-import { type CaptureSource, interfaceAddresses } from "./capture/mod.ts";
+import { type CaptureSource, FlowSource, interfaceAddresses } from "./capture/mod.ts";
 import { loadConfigFile } from "./config/mod.ts";
 import { Engine } from "./engine.ts";
 import { PcapRecorder } from "./evidence/mod.ts";
@@ -102,8 +102,9 @@ export class Agent {
     const engine = await Engine.open({ config, log, onEvent: (event) => listeners.emit(event) });
     const lastSecond = new LastSecond();
     engine.onWindow((window) => lastSecond.window(window));
-    // Evidence: every frame also goes to the recorder's pre-attack ring and open captures.
-    const recorder = config.pcap_enabled
+    // Evidence: every frame also goes to the recorder's pre-attack ring and open captures
+    // (flows have no frames: no PCAP evidence).
+    const recorder = config.pcap_enabled && !(source instanceof FlowSource)
       ? new PcapRecorder(config, { onWarning: (message) => log.warn(message) })
       : null;
     // Outbox (always) and the control plane (with an account): never on the capture path.

@@ -139,28 +139,22 @@ export async function askL7(
 }
 
 /**
- * The mitigation answers as `mitigation.mode`, the one key that governs both: "auto" applies
- * local auto-mitigation and the control plane's commands, "manual" applies the control plane's
- * commands and only proposes local actions, "dry_run" applies nothing. `reporting`: the node
- * has an API key (else the server question is not asked); `fresh`: a new config (server
- * commands default to yes).
+ * The mitigation questions: local auto-mitigation (`mitigation.mode`: auto, or the current
+ * manual/dry_run kept) and, on a node that reports, the commands the dashboard pushes
+ * (`mitigation.server_commands`: apply or dry_run).
  */
 export async function askMitigation(
   io: WizardIO,
-  current: MitigationMode,
+  current: { mode: MitigationMode; server_commands: "apply" | "dry_run" },
   reporting: boolean,
-  fresh: boolean,
-): Promise<MitigationMode> {
+): Promise<{ mode: MitigationMode; server_commands: "apply" | "dry_run" }> {
   io.say(
     "Local auto-mitigation: when the agent detects an attack it blocks or rate-limits it at " +
       "once with nftables/iptables rules that expire (never your SSH, resolvers or gateway).",
   );
-  const local = await yesNo(io, "Turn on local auto-mitigation?", current === "auto");
-  if (local) {
-    if (reporting) io.say("  (this also applies the firewall commands the dashboard pushes)");
-    return "auto";
-  }
-  if (!reporting) return current === "auto" ? "dry_run" : current;
+  const local = await yesNo(io, "Turn on local auto-mitigation?", current.mode === "auto");
+  const mode = local ? "auto" : current.mode === "auto" ? "dry_run" : current.mode;
+  if (!reporting) return { mode, server_commands: current.server_commands };
   io.say(
     "Server-pushed mitigation: the agent runs the firewall commands the Flowtriq dashboard " +
       "sends for this node (rules you approved there), parsed and checked, never through a shell.",
@@ -168,7 +162,7 @@ export async function askMitigation(
   const server = await yesNo(
     io,
     "Apply server-pushed mitigation?",
-    fresh || current !== "dry_run",
+    current.server_commands === "apply",
   );
-  return server ? "manual" : "dry_run";
+  return { mode, server_commands: server ? "apply" : "dry_run" };
 }

@@ -11,7 +11,13 @@ import { z } from "zod";
 import type { LogLevel } from "@logtape/logtape";
 import type { Config } from "../core/config/mod.ts";
 import { Agent } from "../agent/mod.ts";
-import { captureDevice, type CaptureSource, FileSource, LiveSource } from "../agent/capture/mod.ts";
+import {
+  captureDevice,
+  type CaptureSource,
+  FileSource,
+  FlowSource,
+  LiveSource,
+} from "../agent/capture/mod.ts";
 import { DEFAULT_CONFIG_PATH, loadConfigOrDefaults } from "../agent/config/mod.ts";
 import { parseCommand } from "./_args.ts";
 import { setupLogging } from "./_logging.ts";
@@ -69,6 +75,17 @@ export async function run(args: string[]): Promise<number> {
     log.info("reading {file} as the wire ({pace})", {
       file: values.pcap,
       pace: values.fast ? "fast" : "recorded pace",
+    });
+  } else if (config.flow_enabled) {
+    source = await FlowSource.open({
+      protocol: config.flow_protocol,
+      bind: config.flow_bind,
+      port: config.flow_port,
+      sampleRate: config.flow_sample_rate,
+      sourceIps: config.flow_source_ips,
+    });
+    log.info("collecting flows: {source} (instead of capturing; no PCAP evidence)", {
+      source: source.name,
     });
   } else {
     const device = captureDevice(config.interface, values.interface);

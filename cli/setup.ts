@@ -76,8 +76,8 @@ export interface SetupAnswers {
   pcap_enabled: boolean;
   l7_enabled: boolean;
   l7_log_paths: string[];
-  /** `mitigation.mode`. */
-  mitigation_mode: MitigationMode;
+  /** `mitigation.mode` and `mitigation.server_commands`. */
+  mitigation: { mode: MitigationMode; server_commands: "apply" | "dry_run" };
 }
 
 function mask(secret: string): string {
@@ -94,10 +94,13 @@ function obj(value: unknown): Record<string, unknown> {
     : {};
 }
 
-/** The config's mitigation mode (the default, dry_run, when unset). */
-function modeOf(existing: Record<string, unknown>): MitigationMode {
-  const mode = obj(existing.mitigation).mode;
-  return mode === "auto" || mode === "manual" ? mode : "dry_run";
+/** The config's mitigation mode and server commands (their defaults when unset). */
+function mitigationOf(existing: Record<string, unknown>): SetupAnswers["mitigation"] {
+  const m = obj(existing.mitigation);
+  return {
+    mode: m.mode === "auto" || m.mode === "manual" ? m.mode : "dry_run",
+    server_commands: m.server_commands === "dry_run" ? "dry_run" : "apply",
+  };
 }
 
 /** Asks every question; returns the answers. Throws {@linkcode SetupCancelled}. */
@@ -176,7 +179,7 @@ export async function runWizard(
       : fresh && logs.length > 0,
     paths: Array.isArray(existing.l7_log_paths) ? existing.l7_log_paths.map(String) : [],
   }, logs);
-  const mitigation_mode = await askMitigation(io, modeOf(existing), api_key !== "", fresh);
+  const mitigation = await askMitigation(io, mitigationOf(existing), api_key !== "");
   return {
     api_key,
     node_uuid,
@@ -184,13 +187,13 @@ export async function runWizard(
     interface: iface,
     pcap_enabled,
     ...l7,
-    mitigation_mode,
+    mitigation,
   };
 }
 
 /**
  * The config to write: `existing` with the answers. The keys the wizard always asked for are
- * always written; the newer ones (api_base, L7, mitigation.mode) only when the config has them
+ * always written; the newer ones (api_base, L7, mitigation) only when the config has them
  * or the answer is not the default, so Enter on every question changes nothing.
  */
 export function mergeAnswers(
@@ -198,7 +201,7 @@ export function mergeAnswers(
   answers: Partial<SetupAnswers>,
 ): Record<string, unknown> {
   const out: Record<string, unknown> = { ...existing };
-  const { mitigation_mode, ...keys } = answers;
+  const { mitigation, ...keys } = answers;
   const defaults: Record<string, unknown> = {
     api_base: DEFAULT_API_BASE,
     l7_enabled: false,
@@ -210,11 +213,13 @@ export function mergeAnswers(
       JSON.stringify(value) === JSON.stringify(defaults[key]);
     if (key in existing || !unchangedDefault) out[key] = value;
   }
-  if (mitigation_mode !== undefined) {
-    const section = obj(existing.mitigation);
-    if ("mode" in section || mitigation_mode !== "dry_run") {
-      out.mitigation = { ...section, mode: mitigation_mode };
+  if (mitigation !== undefined) {
+    const section = { ...obj(existing.mitigation) };
+    if ("mode" in section || mitigation.mode !== "dry_run") section.mode = mitigation.mode;
+    if ("server_commands" in section || mitigation.server_commands !== "apply") {
+      section.server_commands = mitigation.server_commands;
     }
+    if (Object.keys(section).length > 0) out.mitigation = section;
   }
   return out;
 }
@@ -310,7 +315,9 @@ async function write(path: string, merged: Record<string, unknown>): Promise<voi
           config.l7_log_paths.length ? config.l7_log_paths.join(", ") : "logs found at start"
         })`
         : "off"
-    }, mitigation.mode ${config.mitigation.mode}`,
+    }, mitigation.mode ${config.mitigation.mode}${
+      config.api_key ? `, server commands ${config.mitigation.server_commands}` : ""
+    }`,
   );
   console.log(
     `next: ftagent --test --config ${path}; ftagent --install-service; systemctl enable --now ftagent`,

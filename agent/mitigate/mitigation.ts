@@ -15,7 +15,8 @@ import { CloudflareClient, Enforcer } from "./enforcer.ts";
 import { firewallBackend } from "./firewall.ts";
 import { hostAllowlist } from "./host_allowlist.ts";
 import { HostProtection } from "./host_protection.ts";
-import { type CommandOutcome, Mitigator } from "./mitigator.ts";
+import { Mitigator } from "./mitigator.ts";
+import type { CommandOutcome } from "./mitigator_types.ts";
 
 /** Wall-clock period (ms) of the expiry sweep. */
 const SWEEP_MS = 5000;
@@ -36,6 +37,7 @@ export function mitigatorFor(config: Config, db: DatabaseSync, log: Logger): Mit
     allowlist: hostAllowlist(m.allowlist, api, (note) => log.info(note)),
     protection: () => protection.flows(),
     log,
+    reporting: api !== null,
   });
 }
 

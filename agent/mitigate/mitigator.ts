@@ -11,11 +11,9 @@
  * @module
  */
 
-import type { Logger } from "@logtape/logtape";
 import {
   ActionBudget,
   actionKey,
-  type Allowlist,
   capActions,
   describeAction,
   describeProtection,
@@ -30,37 +28,8 @@ import {
 } from "../../core/mitigate/mod.ts";
 import type { IncidentEvent } from "../../core/detect/mod.ts";
 import type { MitigationSettings } from "../../core/config/mod.ts";
-import type { Enforcer } from "./enforcer.ts";
-import type { ActionRecord, MitigationStore } from "../state/mod.ts";
-
-/** Outcome of a server command, as acknowledged to the server. */
-export interface CommandOutcome {
-  /** What the acknowledgement says. */
-  status: "applied" | "failed";
-  /** Why it failed, or null. */
-  error: string | null;
-}
-
-/** What {@linkcode Mitigator} works with. */
-export interface MitigatorOptions {
-  /** The config's `mitigation` section. */
-  settings: MitigationSettings;
-  /** Applies and undoes actions (firewall, Cloudflare). */
-  enforcer: Enforcer;
-  /** Where every action is recorded. */
-  store: MitigationStore;
-  /** Addresses never blocked. */
-  allowlist: Allowlist;
-  /** Where every step is told. */
-  log: Logger;
-  /** Clock in ms (tests may pass their own). */
-  now?: () => number;
-  /**
-   * The flows no action may cut (read again before each firewall change, so addresses learnt
-   * later are exempted too); none but loopback and neighbour discovery when left out.
-   */
-  protection?: () => Promise<ProtectedFlows> | ProtectedFlows;
-}
+import type { ActionRecord } from "../state/mod.ts";
+import type { CommandOutcome, MitigatorOptions } from "./mitigator_types.ts";
 
 /** Applies, records and undoes mitigation actions. */
 export class Mitigator {
@@ -95,6 +64,7 @@ export class Mitigator {
       const leftovers = this.#o.store.active();
       for (const row of leftovers) await this.#undoRow(row, "left by a previous run");
       const rules = Object.values(this.#o.settings.rules).map((r) => r.mode);
+      // (Pushed commands make the table ready when the first one comes: none may ever come.)
       const acts = [this.#o.settings.mode, ...rules].some((m) =>
         m !== undefined && m !== "dry_run"
       );
@@ -157,8 +127,8 @@ export class Mitigator {
         });
         return { status: "failed", error: parsed.reason };
       }
-      if (this.#o.settings.mode === "dry_run") {
-        const why = "mitigation.mode is dry_run: not applied";
+      if (!this.#appliesCommands()) {
+        const why = "mitigation.server_commands is dry_run: not applied";
         this.#record(incident, parsed.action, "dry_run", why);
         this.#o.log.info("mitigation {incident}: dry run, would {action}", {
           incident,
@@ -166,11 +136,20 @@ export class Mitigator {
         });
         return { status: "failed", error: why };
       }
+      if (!this.#tableMade && this.#o.enforcer.backend.handles(parsed.action)) {
+        await this.#o.enforcer.backend.ensure(); // the first pushed command (mode dry_run)
+        this.#tableMade = true;
+      }
       const ids = this.#admit(incident, [parsed.action], "command");
       if (ids.length === 0) return { status: "failed", error: "refused by the safety caps" };
       const error = await this.#applyRow(ids[0]);
       return error === null ? { status: "applied", error: null } : { status: "failed", error };
     });
+  }
+
+  /** Whether pushed commands are applied (a control plane, `server_commands` "apply"). */
+  #appliesCommands(): boolean {
+    return this.#o.reporting === true && this.#o.settings.server_commands === "apply";
   }
 
   /** Applies the recorded proposal of a manual-mode incident; returns applied and failed counts. */

@@ -12,3 +12,4 @@ export * from "./host_allowlist.ts";
 export * from "./host_protection.ts";
 export * from "./mitigation.ts";
 export * from "./mitigator.ts";
+export * from "./mitigator_types.ts";

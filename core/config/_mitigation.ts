@@ -79,6 +79,11 @@ const RuleKey = z.string().regex(
 const MitigationSchema = z.object({
   /** Default mode of every rule: act at once, propose for approval, or only log. */
   mode: Mode.default("dry_run"),
+  /**
+   * Commands the control plane pushes (approved by the operator in its dashboard): applied, or
+   * only logged. Apart from `mode`, which is about the agent's own decisions.
+   */
+  server_commands: z.enum(["apply", "dry_run"]).default("apply"),
   backend: z.enum(["nftables", "iptables"]).default("nftables"),
   /** Time-to-live of an action unless its rule says otherwise (seconds). */
   ttl_seconds: Ttl.default(600),
@@ -142,8 +147,13 @@ export interface MitigationRule {
 
 /** The `mitigation` section, every key present. */
 export interface MitigationSettings {
-  /** Apply, propose or only log the actions. */
+  /** Apply, propose or only log the actions the agent decides itself ("dry_run"). */
   mode: MitigationMode;
+  /**
+   * Apply the commands a control plane pushes ("apply", the default: the operator approved them
+   * in the dashboard), or only log them ("dry_run"). Only a node with an `api_key` gets any.
+   */
+  server_commands: "apply" | "dry_run";
   /** The kernel firewall used. */
   backend: "nftables" | "iptables";
   /** Seconds an action stays in force unless it says otherwise. */

@@ -7,6 +7,7 @@
 
 import { z } from "zod";
 import { type DetectionConfig, DetectionShape } from "./_detection.ts";
+import { type FlowConfig, FlowShape } from "./_flow.ts";
 import { type L7Config, L7Shape } from "./_l7.ts";
 import { type MitigationConfig, MitigationShape } from "./_mitigation.ts";
 import { type ReportingConfig, ReportingShape } from "./_reporting.ts";
@@ -37,10 +38,12 @@ const ConfigSchema = z.object({
   ...ReportingShape,
   ...MitigationShape,
   ...L7Shape,
+  ...FlowShape,
 });
 
 /** The whole validated config, every key present. */
-export interface Config extends DetectionConfig, ReportingConfig, MitigationConfig, L7Config {
+export interface Config
+  extends DetectionConfig, ReportingConfig, MitigationConfig, L7Config, FlowConfig {
   /** The control plane's API key; empty (default): standalone, nothing is reported. */
   api_key: string;
   /** This node's UUID at the control plane; empty (default): standalone. */
@@ -132,6 +135,7 @@ export function defaultConfig(): Config {
 }
 
 export type { DetectionConfig } from "./_detection.ts";
+export type { FlowConfig } from "./_flow.ts";
 export type { L7Config } from "./_l7.ts";
 export type {
   ActionSpec,

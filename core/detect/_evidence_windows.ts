@@ -61,6 +61,12 @@ export class EvidenceWindows {
     this.#pool[s].add(meta);
   }
 
+  /** A flow record's share for `row` (its countdown not 0): counted whole, not sampled. */
+  addWeighted(row: number, meta: PacketMeta, packets: number, bytes: number): void {
+    const s = this.#own[row];
+    if (s >= 0) this.#pool[s].addWeighted(meta, packets, bytes);
+  }
+
   /** A second of all traffic closed: targets fed from the interface take it in. */
   closed(window: Window): void {
     for (let i = 0; i <= this.#iface; i++) {
@@ -106,13 +112,16 @@ export class EvidenceWindows {
   /**
    * For the next second: destination row `i` with `packets` of the interface's `total` in the
    * last second keeps its own statistics when it carries less than {@linkcode OWN_STATS_BELOW}
-   * of them, every packet up to {@linkcode OWN_STATS_FULL_PPS} and 1 in N above.
+   * of them, every packet up to {@linkcode OWN_STATS_FULL_PPS} and 1 in N above. Returns that
+   * N when the row keeps its own statistics, else 0.
    */
-  choose(i: number, packets: number, total: number): void {
+  choose(i: number, packets: number, total: number): number {
     const s = this.#slot[i];
-    if (s < 0 || i === this.#iface) return;
+    if (s < 0 || i === this.#iface) return 0;
     const own = total > 0 && packets < OWN_STATS_BELOW * total;
-    this.#setOwn(i, own ? s : -1, own ? Math.max(1, Math.ceil(packets / OWN_STATS_FULL_PPS)) : 1);
+    const every = own ? Math.max(1, Math.ceil(packets / OWN_STATS_FULL_PPS)) : 1;
+    this.#setOwn(i, own ? s : -1, every);
+    return own ? every : 0;
   }
 
   /** Row `i` counts its own packets into pool slot `s` (-1: not), one in `every`. */

@@ -61,6 +61,13 @@ export class TwoWay {
     if (this.calm) this.#known.add(meta.dst);
   }
 
+  /** Counts an outbound flow record's share (`packets` packets of `bytes` bytes) as {@linkcode add}. */
+  addWeighted(meta: PacketMeta, packets: number, bytes: number): void {
+    this.out.addWeighted(meta, packets, bytes);
+    this.#seen = true;
+    if (this.calm) this.#known.add(meta.dst);
+  }
+
   /** Whether `src` is a known client. */
   isKnown(src: Uint32Array): boolean {
     return this.#seen && this.#known.has(src);

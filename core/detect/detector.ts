@@ -7,7 +7,6 @@
  * A flood on one address of a busy node shows in that address's own rates: up to
  * `max_tracked_destinations` addresses are tracked; the interface-wide machine only opens when
  * no tracked destination carries most of the excess (carpet bombing, untracked targets).
- *
  * Pure and deterministic: time is the packets' own; the same capture gives the same incidents.
  *
  * @module
@@ -158,6 +157,15 @@ export class Detector implements PacketAnalyzer {
     if (this.#twoWay.isKnown(meta.src)) this.#table.countKnown(row);
     const countdown = this.#countdown;
     if (countdown[row] !== 0 && --countdown[row] === 0) this.#evidence.add(row, meta);
+  }
+
+  /** Counts `meta` as `packets` packets of `bytes` bytes (a flow record's share): as `add`. */
+  addWeighted(meta: PacketMeta, packets: number, bytes: number): void {
+    if (meta.tsUs >= this.#slotEndUs) this.advance(meta.tsUs);
+    if (meta.outbound) return this.#twoWay.addWeighted(meta, packets, bytes);
+    const row = this.#table.addWeighted(meta, packets, bytes);
+    if (this.#twoWay.isKnown(meta.src)) this.#table.countKnownWeighted(row, packets);
+    if (this.#countdown[row] !== 0) this.#evidence.addWeighted(row, meta, packets, bytes);
   }
 
   /**
@@ -413,16 +421,10 @@ export class Detector implements PacketAnalyzer {
 
   /** Picks where destination `row`'s statistics come from for the next second. */
   #chooseStatsSource(row: number): void {
-    const evidence = this.#evidence;
-    evidence.choose(
-      row,
-      this.#table.sums[row * VECTOR_COUNT + Vector.PACKETS],
-      this.#traffic.ifaceSums[Vector.PACKETS],
-    );
+    const packets = this.#table.sums[row * VECTOR_COUNT + Vector.PACKETS];
+    const every = this.#evidence.choose(row, packets, this.#traffic.ifaceSums[Vector.PACKETS]);
     const inc = this.#incidents[row];
-    if (inc && evidence.isOwn(row) && evidence.every(row) > inc.sampleEvery) {
-      inc.sampleEvery = evidence.every(row);
-    }
+    if (inc && every > inc.sampleEvery) inc.sampleEvery = every;
   }
 
   /**

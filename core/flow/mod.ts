@@ -28,6 +28,7 @@
 
 export * from "./flow_decoder.ts";
 export * from "./flow_fields.ts";
+export * from "./flow_meta.ts";
 export * from "./flow_record.ts";
 export * from "./held_sets.ts";
 export * from "./netflow_v5.ts";

@@ -52,6 +52,13 @@ export class PortCounts {
     } else low[port] = v;
   }
 
+  /** Counts `n` packets (a whole number) to or from `port` at once (a flow record's share). */
+  addCount(port: number, n: number): void {
+    const v = this.#low[port] + n;
+    this.#low[port] = v % PORTS;
+    if (v >= PORTS) this.#carry(port, Math.floor(v / PORTS));
+  }
+
   /** Adds `n` x 65536 to `port`'s count. */
   #carry(port: number, n: number): void {
     this.#high ??= new Uint32Array(PORTS);

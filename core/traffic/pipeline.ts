@@ -26,6 +26,8 @@ import { Windower } from "./windower.ts";
 export interface PacketAnalyzer {
   /** Counts one decoded packet (the reused meta: read it during the call only). */
   add(meta: PacketMeta): void;
+  /** Counts `meta` as `packets` packets of `bytes` bytes in all (a flow record's share). */
+  addWeighted(meta: PacketMeta, packets: number, bytes: number): void;
   /** The window being filled, so statistics can include the second in progress. */
   watchWindow(window: Window): void;
   /** A one-second window closed (before the pipeline's own listener hears of it). */
@@ -48,6 +50,9 @@ export const PACKET_TIME_MAX_US: number = Date.UTC(2100, 0, 1) * 1000;
 export function isPacketTime(tsUs: number): boolean {
   return tsUs >= PACKET_TIME_MIN_US && tsUs < PACKET_TIME_MAX_US;
 }
+
+/** Most packets one {@linkcode Pipeline.addWeighted} call counts (integer counters stay exact). */
+const MAX_WEIGHT = 2 ** 30;
 
 /** Options for {@linkcode Pipeline}. */
 export interface PipelineOptions {
@@ -154,6 +159,27 @@ export class Pipeline implements PacketSink {
       readDnsQuestion(buf, meta.payloadOffset, meta.payloadLen, this.#question)
     ) this.#windower.window.addDns(buf, this.#question);
     if (this.#detector !== null) this.#detector.add(meta);
+  }
+
+  /**
+   * Counts a packet already decoded into `meta` (`meta.tsUs` set) as `packets` packets of
+   * `bytes` bytes in all: a flow record's share or an sFlow sample scaled by its sampling rate.
+   * No frame, so no DNS names. `packets` is rounded and capped at 2^30 (fewer than 1: ignored).
+   */
+  addWeighted(meta: PacketMeta, packets: number, bytes: number): void {
+    const tsUs = meta.tsUs;
+    if (!(tsUs >= PACKET_TIME_MIN_US && tsUs < PACKET_TIME_MAX_US)) return this.#badTime(tsUs);
+    const n = Math.min(Math.round(packets), MAX_WEIGHT);
+    if (!(n >= 1)) return;
+    const b = bytes >= 0 ? Math.round(bytes) : 0;
+    meta.outbound = meta.malformed === 0 && this.local.size !== 0 &&
+      this.local.isOutbound(meta.src, meta.dst);
+    this.packets += n;
+    this.bytes += b;
+    if (this.firstTsUs < 0) this.firstTsUs = tsUs;
+    if (tsUs > this.lastTsUs) this.lastTsUs = tsUs;
+    this.#windower.addWeighted(meta, n, b);
+    this.#detector?.addWeighted(meta, n, b);
   }
 
   /** A frame whose time cannot be a date: counted, reported once, never passed on. */

@@ -109,6 +109,22 @@ export class RateTable {
     return row;
   }
 
+  /**
+   * Counts `meta` as `packets` packets (a whole number below 2^31) of `bytes` bytes in all (a
+   * flow record's share, an sFlow sample); returns the row. Once per record, not per packet.
+   */
+  addWeighted(meta: PacketMeta, packets: number, bytes: number): number {
+    const row = this.add(meta);
+    this.#kinds[row * KIND_COUNT + packetKind(meta)] += packets - 1;
+    this.#bytes[row] += bytes - meta.wireLen;
+    return row;
+  }
+
+  /** The `packets` just counted in `row` by {@linkcode addWeighted} came from a known source. */
+  countKnownWeighted(row: number, packets: number): void {
+    this.#known[row] += packets;
+  }
+
   /** Counts a packet in the shared row without looking its destination up (outbound traffic). */
   addShared(meta: PacketMeta): void {
     const row = this.capacity;

@@ -5,21 +5,14 @@
  * @module
  */
 
-import {
-  entropyOfCounts,
-  hashWords,
-  HyperLogLog,
-  PortCounts,
-  SpaceSaving,
-  type SpaceSavingEntry,
-} from "../sketch/mod.ts";
-import { type DnsQuestion, formatAddressWords, Fragment, type PacketMeta } from "../packet/mod.ts";
+import { entropyOfCounts, hashWords, HyperLogLog, PortCounts, SpaceSaving } from "../sketch/mod.ts";
+import { type DnsQuestion, Fragment, type PacketMeta } from "../packet/mod.ts";
 import { DnsNames } from "./dns_names.ts";
+import { topAddresses } from "./_top_addresses.ts";
 import {
   type PacketLengthHistogram,
   type ProtocolCounter,
   tcpFlagStats,
-  type TopAddress,
   type WindowStats,
 } from "./window_stats.ts";
 
@@ -258,6 +251,36 @@ export class Window {
     }
   }
 
+  /**
+   * Counts `meta` as `packets` packets (a whole number, at least 1) of `bytes` bytes in all (a
+   * flow record's share, an sFlow sample): the statistics of that many copies of one packet of
+   * the average length. Once per record, not per packet (it folds and scans the counters).
+   */
+  addWeighted(meta: PacketMeta, packets: number, bytes: number): void {
+    this.#fold();
+    const len = meta.wireLen;
+    const avg = Math.min(0xffff, Math.round(bytes / packets));
+    meta.wireLen = avg;
+    this.add(meta); // one copy in the (emptied) integer counters, then scaled into the totals
+    meta.wireLen = len;
+    const hot = this.#hot, total = this.#total, rest = bytes - avg * packets;
+    for (let i = 0; i < COUNTERS; i++) {
+      if (hot[i] === 0) continue;
+      total[i] += hot[i] * packets;
+      if (i === C_BYTES || i === C_OUT_BYTES || (i >= PROTO_BYTES && i < FLAGS)) total[i] += rest;
+    }
+    hot.fill(0);
+    const n = packets - 1, v = meta.ipVersion;
+    if (n <= 0 || meta.outbound || meta.malformed !== 0 || (v !== 4 && v !== 6)) return;
+    this.#srcRun += n; // add() left this packet's addresses as the current runs
+    this.#dstRun += n;
+    const p = meta.protocol;
+    if ((p === 6 || p === 17) && meta.fragment !== FRAG_NON_FIRST) {
+      this.#srcPorts.addCount(meta.srcPort & 0xffff, n);
+      this.#dstPorts.addCount(meta.dstPort & 0xffff, n);
+    }
+  }
+
   /** Counts the DNS query `q` of the packet just added (its bytes in `buf`). */
   addDns(buf: Uint8Array, q: DnsQuestion): void {
     this.#dns.add(buf, q);
@@ -397,28 +420,4 @@ function addInto(a: Float64Array, b: Float64Array): void {
 
 function round3(x: number): number {
   return Math.round(x * 1000) / 1000;
-}
-
-/**
- * The `n` keys with the highest guaranteed counts (Space-Saving's count minus its error): a
- * listed count is evidence ("at least this many"), never an estimate inflated by evictions, and
- * keys that cannot be shown to have sent anything are left out.
- */
-function guaranteedTop(table: SpaceSaving, n: number): SpaceSavingEntry[] {
-  return table.top(table.capacity)
-    .map((e) => ({ key: e.key, count: e.count - e.error, error: 0 }))
-    .filter((e) => e.count > 0)
-    .sort((a, b) => b.count - a.count || compareKeys(a.key, b.key))
-    .slice(0, n);
-}
-
-function compareKeys(a: readonly number[], b: readonly number[]): number {
-  return a[0] - b[0] || a[1] - b[1] || a[2] - b[2] || a[3] - b[3];
-}
-
-function topAddresses(table: SpaceSaving, n: number): TopAddress[] {
-  return guaranteedTop(table, n).map((e) => ({
-    ip: formatAddressWords(e.key[0], e.key[1], e.key[2], e.key[3]),
-    count: e.count,
-  }));
 }

@@ -70,6 +70,13 @@ export class Windower {
     this.#window.add(meta);
   }
 
+  /** Counts `meta` as `packets` packets of `bytes` bytes (a flow record's share; see `Window`). */
+  addWeighted(meta: PacketMeta, packets: number, bytes: number): void {
+    const tsUs = meta.tsUs;
+    if (tsUs >= this.#endUs || tsUs < this.#startUs) this.#changeTo(Math.floor(tsUs / 1e6));
+    this.#window.addWeighted(meta, packets, bytes);
+  }
+
   /**
    * Live mode: the clock says it is `tsUs` (microseconds since the epoch). Closes the open
    * window (and emits empty ones for the seconds since, within `maxGapSeconds`) once `tsUs`

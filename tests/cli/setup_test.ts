@@ -46,7 +46,7 @@ Deno.test("ftagent --setup through a pipe writes the answers, 0600 in a new 0700
   await inTempDir(async (dir) => {
     const path = `${dir}/etc/ftagent/config.json`;
     // API key, node UUID, API base (Enter: default), interface 1 (auto), PCAP off, L7 off,
-    // local auto-mitigation off, server-pushed mitigation (Enter: yes on a new config).
+    // local auto-mitigation off, server-pushed mitigation (Enter: yes, the default: not written).
     const out = await setupWith(path, `key-0123456789\n${UUID}\n\n1\nn\nn\nn\n\n`);
     assertEquals(out.code, 0, out.stderr);
     assertMatch(out.stdout, /1\) auto {2}\(the default-route interface, now /);
@@ -57,7 +57,6 @@ Deno.test("ftagent --setup through a pipe writes the answers, 0600 in a new 0700
       interface: "auto",
       pcap_enabled: false,
       log_file: "/var/log/ftagent/ftagent.log",
-      mitigation: { mode: "manual" },
     });
     assertEquals((await Deno.stat(path)).mode! & 0o777, 0o600);
     assertEquals((await Deno.stat(`${dir}/etc/ftagent`)).mode! & 0o777, 0o700);
@@ -184,7 +183,7 @@ Deno.test("the wizard lists auto first, marks auto's pick and accepts a number o
     pcap_enabled: true,
     l7_enabled: false,
     l7_log_paths: [],
-    mitigation_mode: "dry_run",
+    mitigation: { mode: "dry_run", server_commands: "apply" },
   });
   assert(said.includes("  1) auto  (the default-route interface, now eth1)"));
   assert(said.includes("  2) eth0"));
@@ -231,7 +230,7 @@ Deno.test("the wizard asks the API base (re-asked when not a URL), L7 with the l
     pcap_enabled: false,
     l7_enabled: true,
     l7_log_paths: [],
-    mitigation_mode: "manual",
+    mitigation: { mode: "dry_run", server_commands: "apply" },
   });
   assert(said.includes("Flowtriq API base (Enter: https://flowtriq.com/api/v1): "));
   assert(said.includes("  the API base is an http:// or https:// URL; try again"));
@@ -244,7 +243,7 @@ Deno.test("the wizard asks the API base (re-asked when not a URL), L7 with the l
   assert(said.includes("Apply server-pushed mitigation? [Y/n]: "));
 });
 
-Deno.test("the wizard maps local auto-mitigation to mode auto and then asks nothing of the server", async () => {
+Deno.test("the wizard maps local auto-mitigation to mode auto and server-pushed to server_commands", async () => {
   const { io, said } = scripted([
     "key-0123456789",
     UUID,
@@ -254,24 +253,24 @@ Deno.test("the wizard maps local auto-mitigation to mode auto and then asks noth
     "y",
     "/srv/www/access.log",
     "y",
+    "n",
   ]);
   const result = await runWizard(io, { mitigation: { mode: "dry_run" } }, {
     names: [],
     auto: null,
     logs: [],
   });
-  assertEquals(result.mitigation_mode, "auto");
+  assertEquals(result.mitigation, { mode: "auto", server_commands: "dry_run" });
   assertEquals(result.l7_log_paths, ["/srv/www/access.log"]);
   assert(said.includes("  no web server access log found on this machine"));
-  assert(said.includes("  (this also applies the firewall commands the dashboard pushes)"));
-  assertEquals(said.some((l) => l.startsWith("Apply server-pushed")), false);
+  assert(said.includes("Apply server-pushed mitigation? [Y/n]: "));
   // Standalone: a manual mode is kept (local proposals), never asked about the server.
   const standalone = scripted(["none", "none", "", "", "", "n"]);
   const kept = await runWizard(standalone.io, { mitigation: { mode: "manual" } }, {
     names: [],
     auto: null,
   });
-  assertEquals(kept.mitigation_mode, "manual");
+  assertEquals(kept.mitigation.mode, "manual");
   assertEquals(standalone.said.some((l) => l.startsWith("Flowtriq API base")), false);
 });
 
@@ -288,6 +287,7 @@ Deno.test("ftagent --setup through a pipe writes the API base, L7 and mitigation
       "y",
       "/var/log/nginx/access.log",
       "y",
+      "",
     ].join("\n") + "\n";
     const out = await setupWith(path, input);
     assertEquals(out.code, 0, out.stderr);

@@ -40,6 +40,7 @@ async function handle(req: Request): Promise<unknown> {
         allowlist: new Allowlist(),
         log: getLogger(["driver"]),
         protection: () => flows,
+        reporting: true, // as a node with a control plane: pushed commands are applied
       });
       await mitigator.start();
       return null;

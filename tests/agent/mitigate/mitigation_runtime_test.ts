@@ -85,6 +85,7 @@ async function runtime(
   mitigation: Record<string, unknown>,
   cloudflare?: CloudflareClient,
   now?: () => number,
+  reporting = true,
 ) {
   const dir = await Deno.makeTempDir({ prefix: "ftm-rt-" });
   const db = openStateDb(`${dir}/ftagent.db`);
@@ -98,6 +99,7 @@ async function runtime(
     allowlist: new Allowlist([{ cidr: "203.0.113.250", why: "own address" }]),
     log,
     now,
+    reporting,
   });
   await Deno.writeTextFile(`${dir}/tcp_syncookies`, "0\n");
   return {
@@ -217,7 +219,7 @@ Deno.test("Mitigator in manual mode records a proposal that approve() applies an
 });
 
 Deno.test("Mitigator in dry_run mode only logs and records what it would do", async () => {
-  const rt = await runtime({});
+  const rt = await runtime({ server_commands: "dry_run" });
   try {
     await rt.m.start();
     await rt.m.handle(ev("open"));
@@ -231,7 +233,42 @@ Deno.test("Mitigator in dry_run mode only logs and records what it would do", as
       id: 9,
       command_text: "iptables -I INPUT -s 203.0.113.8 -j DROP",
     });
-    assertEquals(cmd, { status: "failed", error: "mitigation.mode is dry_run: not applied" });
+    assertEquals(cmd, {
+      status: "failed",
+      error: "mitigation.server_commands is dry_run: not applied",
+    });
+  } finally {
+    await rt.close();
+  }
+});
+
+Deno.test("Mitigator applies pushed commands by default while its own decisions stay dry_run", async () => {
+  const rt = await runtime({});
+  try {
+    await rt.m.start();
+    await rt.m.handle(ev("open"));
+    assertEquals(rt.store.recent(10).map((r) => r.state), ["dry_run", "dry_run"]);
+    const cmd = await rt.m.command({
+      id: 9,
+      command_text: "iptables -I INPUT -s 203.0.113.8 -j DROP",
+    });
+    assertEquals(cmd, { status: "applied", error: null });
+    assertEquals(rt.backend.calls, ["remove", "ensure", "apply drop_source"]);
+  } finally {
+    await rt.close();
+  }
+});
+
+Deno.test("Mitigator of a standalone node (no control plane) applies no pushed command", async () => {
+  const rt = await runtime({}, undefined, undefined, false);
+  try {
+    await rt.m.start();
+    const cmd = await rt.m.command({
+      id: 9,
+      command_text: "iptables -I INPUT -s 203.0.113.8 -j DROP",
+    });
+    assertEquals(cmd.status, "failed");
+    assertEquals(rt.backend.calls, ["remove"]);
   } finally {
     await rt.close();
   }
@@ -264,11 +301,12 @@ Deno.test("Mitigator applies parsed server commands, refuses hostile ones, and c
       command_text: "iptables -I INPUT -s 203.0.113.9 -j DROP",
     });
     assertEquals(capped, { status: "failed", error: "refused by the safety caps" });
-    assertEquals(rt.backend.calls, ["apply drop_source"]);
+    // (Not started: the first command makes the table ready.)
+    assertEquals(rt.backend.calls, ["ensure", "apply drop_source"]);
     // Shutdown undoes what commands applied and restores the sysctl.
     await rt.m.stop();
     assertEquals((await Deno.readTextFile(`${rt.dir}/tcp_syncookies`)).trim(), "0");
-    assertEquals(rt.backend.calls.slice(1), ["undo drop_source", "remove"]);
+    assertEquals(rt.backend.calls.slice(2), ["undo drop_source", "remove"]);
     assertEquals(rt.store.active(), []);
   } finally {
     await rt.close();

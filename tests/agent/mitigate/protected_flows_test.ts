@@ -252,7 +252,12 @@ for (const backend of ["nftables", "iptables"] as const) {
         assert(!await gone(), "a killed run leaves its table");
         // ...which the next start removes, even in dry_run mode.
         agent = new MitigatorProcess(pair, pair.b);
-        await agent.call("start", { dir, backend, flows, mitigation: { mode: "dry_run" } });
+        await agent.call("start", {
+          dir,
+          backend,
+          flows,
+          mitigation: { mode: "dry_run" },
+        });
         assert(await gone(), "the next start removed it");
         await agent.call("stop");
         await agent.close();

@@ -1,0 +1,28 @@
+// The top-address lists of a window's snapshot: guaranteed counts of a Space-Saving table.
+import type { SpaceSaving, SpaceSavingEntry } from "../sketch/mod.ts";
+import { formatAddressWords } from "../packet/mod.ts";
+import type { TopAddress } from "./window_stats.ts";
+
+/**
+ * The `n` keys with the highest guaranteed counts (Space-Saving's count minus its error): a
+ * listed count is evidence ("at least this many"), never an estimate inflated by evictions, and
+ * keys that cannot be shown to have sent anything are left out.
+ */
+function guaranteedTop(table: SpaceSaving, n: number): SpaceSavingEntry[] {
+  return table.top(table.capacity)
+    .map((e) => ({ key: e.key, count: e.count - e.error, error: 0 }))
+    .filter((e) => e.count > 0)
+    .sort((a, b) => b.count - a.count || compareKeys(a.key, b.key))
+    .slice(0, n);
+}
+
+function compareKeys(a: readonly number[], b: readonly number[]): number {
+  return a[0] - b[0] || a[1] - b[1] || a[2] - b[2] || a[3] - b[3];
+}
+
+export function topAddresses(table: SpaceSaving, n: number): TopAddress[] {
+  return guaranteedTop(table, n).map((e) => ({
+    ip: formatAddressWords(e.key[0], e.key[1], e.key[2], e.key[3]),
+    count: e.count,
+  }));
+}
