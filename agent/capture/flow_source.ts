@@ -152,6 +152,8 @@ export class FlowSource implements CaptureSource {
       const timer = setInterval(tick, TICK_MS);
       const done = () => {
         clearInterval(timer);
+        spreader.flush(); // records still being spread count whole
+
         socket.off("message", onMessage);
         socket.off("close", done);
         options.signal?.removeEventListener("abort", done);

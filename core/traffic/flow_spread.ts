@@ -156,6 +156,15 @@ export class FlowSpreader {
     if (slot > this.#slot) this.#slot = slot;
   }
 
+  /**
+   * End of collection: what is left of every record is handed over in the slots it still
+   * spans, as if the clock ran on (its rate kept; packet time ends a little later).
+   */
+  flush(): void {
+    if (this.#active.length === 0 || Number.isNaN(this.#slot)) return;
+    this.advance((this.#slot + this.#maxSlots) * SLOT_US);
+  }
+
   /** Hands over `s`'s share of one slot at `tsUs`. */
   #share(s: Spread, tsUs: number): void {
     const packets = s.slots === 1 ? s.packets : Math.round(s.packets / s.slots);

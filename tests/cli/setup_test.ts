@@ -296,7 +296,7 @@ Deno.test("ftagent --setup through a pipe writes the API base, L7 and mitigation
     for (const p of new Set(found)) assertMatch(out.stdout, new RegExp(`  found: ${p} \\(`));
     assertMatch(
       out.stdout,
-      /L7 on \(\/var\/log\/nginx\/access\.log\), mitigation\.mode auto\n/,
+      /L7 on \(\/var\/log\/nginx\/access\.log\), mitigation\.mode auto, server commands apply\n/,
     );
     assertEquals(JSON.parse(await Deno.readTextFile(path)), {
       api_key: "key-0123456789",

@@ -97,6 +97,17 @@ Deno.test("FlowSpreader spreads a record evenly over the slots it spans, from th
   assertEquals(spreader.active, 0);
 });
 
+Deno.test("FlowSpreader.flush() hands over what is left in the slots it still spans", () => {
+  const { sink, got } = shares();
+  const spreader = new FlowSpreader(sink);
+  spreader.add(synMeta("198.18.1.1", 1000), 1000, 60_000, T - 3e6, T - 2e6 - 1, T);
+  spreader.advance(T + 2 * SLOT_US);
+  spreader.flush();
+  assertEquals(got.map((g) => g[0]), [0, 1, 2, 3, 4, 5, 6, 7, 8, 9]);
+  assertEquals(got.reduce((n, g) => n + g[1], 0), 1000);
+  assertEquals(spreader.active, 0);
+});
+
 Deno.test("FlowSpreader spreads a long record over its last seconds and cuts future ends", () => {
   const { sink, got } = shares();
   const spreader = new FlowSpreader(sink, { maxSeconds: 2 });
