@@ -24,7 +24,7 @@ User=ftagent
 Group=ftagent
 ExecStart=/usr/local/bin/ftagent --config /etc/ftagent/config.json
 # The agent reloads its config on SIGHUP ("systemctl reload ftagent").
-ExecReload=/bin/sh -c 'kill -HUP \$MAINPID'
+ExecReload=/bin/kill -HUP \$MAINPID
 # Capture needs raw sockets (and promiscuous mode), nft/iptables and the SYN-cookie sysctl need
 # CAP_NET_ADMIN: nothing else of root's.
 AmbientCapabilities=CAP_NET_RAW CAP_NET_ADMIN

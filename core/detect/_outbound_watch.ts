@@ -7,7 +7,7 @@ import type { DetectionConfig } from "../config/mod.ts";
 import { Vector, VECTOR_COUNT } from "../packet/mod.ts";
 import { SLOTS } from "../traffic/mod.ts";
 import { deterministicUuid } from "../sketch/mod.ts";
-import { Incident, type IncidentEvent, RATE_NAMES } from "./incident.ts";
+import { Incident, type IncidentEvent, incidentTrigger, RATE_NAMES } from "./incident.ts";
 import { IncidentMachine, MachineStep, type TargetTraffic } from "./incident_machine.ts";
 import type { TwoWay } from "./_two_way.ts";
 
@@ -87,7 +87,10 @@ export class OutboundWatch implements TargetTraffic {
       const th = floor > 0 && !answered ? Math.max(floor, normal) : Infinity;
       this.#thresholds[w.rate] = th;
       this.#rates[w.rate] = rate;
-      if (rate / th > ratio) [ratio, trigger] = [rate / th, w.rate];
+      if (rate / th > ratio) {
+        ratio = rate / th;
+        trigger = w.rate;
+      }
     }
     const step = m.step(cfg, tUs, ratio, trigger, this);
     if (step === MachineStep.SUSPECT) this.#pending.set(out.sums);
@@ -149,12 +152,7 @@ export class OutboundWatch implements TargetTraffic {
       target: OUTBOUND_TARGET,
       startedUs: m.overSinceUs,
       openedUs: tUs,
-      trigger: {
-        metric: RATE_NAMES[k],
-        rate: Math.round(this.#rates[k]),
-        threshold: Math.round(this.#thresholds[k]),
-        ratio: Math.round((this.#rates[k] / this.#thresholds[k]) * 100) / 100,
-      },
+      trigger: incidentTrigger(k, this.#rates[k], this.#thresholds[k]),
       rule: m.rule,
       thresholds: Float64Array.from(this.#thresholds),
       normal: this.#twoWay.outNormal.copy(0),

@@ -19,6 +19,7 @@ import {
   Incident,
   type IncidentEvent,
   type IncidentEventKind,
+  incidentTrigger,
   isoTime,
   RATE_NAMES,
 } from "./incident.ts";
@@ -330,7 +331,10 @@ export class Detector implements PacketAnalyzer {
     let ratio = 0, trigger = 0;
     for (let k = 0; k < RATES; k++) {
       const r = this.#rates[k] / this.#thresholds[k];
-      if (r > ratio) [ratio, trigger] = [r, k];
+      if (r > ratio) {
+        ratio = r;
+        trigger = k;
+      }
     }
     this.#traffic.row = i;
     const m = this.#machines[i];
@@ -383,12 +387,7 @@ export class Detector implements PacketAnalyzer {
       target: label,
       startedUs: m.overSinceUs,
       openedUs: tUs,
-      trigger: {
-        metric: RATE_NAMES[k],
-        rate: Math.round(this.#rates[k]),
-        threshold: Math.round(thresholds[k]),
-        ratio: Math.round((this.#rates[k] / thresholds[k]) * 100) / 100,
-      },
+      trigger: incidentTrigger(k, this.#rates[k], thresholds[k]),
       rule: m.rule,
       thresholds,
       normal: this.#normal.copy(i),

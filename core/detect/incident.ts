@@ -184,6 +184,16 @@ export class Incident {
   }
 }
 
+/** The trigger of an incident opened by rate `k` (index in {@linkcode RATE_NAMES}). */
+export function incidentTrigger(k: number, rate: number, threshold: number): Incident["trigger"] {
+  return {
+    metric: RATE_NAMES[k],
+    rate: Math.round(rate),
+    threshold: Math.round(threshold),
+    ratio: Math.round((rate / threshold) * 100) / 100,
+  };
+}
+
 /** An incident event as the detector hands it to listeners (JSON-ready). */
 export type IncidentEvent = Record<string, unknown> & {
   type: "incident";

@@ -7,7 +7,8 @@ query id, no recursion desired, an EDNS0 OPT record (1232 bytes), a random sourc
 (a pool of 32 sockets per resolver). --rate queries/s for --seconds, never more than --count,
 paced by the clock; the answers are read and counted. Waits until --start-at (epoch s) when
 given. Prints the epoch of the first and last query, the queries sent (and refused by the kernel) and
-the answers by rcode.
+the answers by rcode. With --name every query asks for that one name instead (a query flood of
+a name dnsmasq knows: each is answered NOERROR).
 """
 
 import argparse
@@ -32,6 +33,7 @@ def main() -> None:
     ap = argparse.ArgumentParser()
     ap.add_argument("--server", required=True)
     ap.add_argument("--zone", default="example.test")
+    ap.add_argument("--name", help="ask for this one name every time (a DNS query flood)")
     ap.add_argument("--rate", type=float, required=True)
     ap.add_argument("--seconds", type=float, required=True)
     ap.add_argument("--count", type=int, required=True)
@@ -70,7 +72,7 @@ def main() -> None:
             break
         due = min(n, int(el * a.rate) + 1)
         while sent < due:
-            name = "".join(rnd.choice(LABEL) for _ in range(12)) + "." + a.zone
+            name = a.name or "".join(rnd.choice(LABEL) for _ in range(12)) + "." + a.zone
             try:
                 rnd.choice(socks).sendto(query(name, rnd.getrandbits(16)), (a.server, 53))
             except OSError:

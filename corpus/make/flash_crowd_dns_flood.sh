@@ -19,7 +19,7 @@ T0=$(now)
 start_background 44
 sleep 20
 ON=$(now)
-in_net timeout $((SECS + 4)) "$PY" "$MAKE_DIR/dns_name_flood.py" --server "$SRV_IP" \
+in_net timeout $((SECS + 4)) "$PY" "$MAKE_DIR/dns_water_torture.py" --server "$SRV_IP" \
   --name "$QNAME" --rate "$RATE" --seconds "$SECS" --count $((RATE * SECS)) >"$WORK/dns.out" &
 DNS_PID=$!
 BG_PIDS+=("$DNS_PID")
@@ -81,7 +81,7 @@ PYEOF
 )
 echo "measured: $MEASURED" >&2
 read -r -d '' DESC <<TXT || true
-Flash crowd hiding a DNS query flood of one name. The crowd is flash_crowd.sh's, after the same 20 s of ordinary background (bg.py: web at 4 visits/s, 20 DNS queries/s for 10 known names through the resolvers 198.18.17.1-4, ping -i 0.2): make/flash_crowd.py (--clients 300 --arrive 10 --assets 0.7,0.4,0.15 --revisit 0.35 --think 3,10 --seconds 20, bounded by timeout 30), 300 new clients (198.18.21.1-254, 198.18.22.1-46) loading the page and its assets on keep-alive connections closed with FIN. Starting with it, make/dns_name_flood.py (dns_water_torture.py's queries: qtype A, no recursion desired, EDNS0, random ids and source ports) sends $SENT queries, all for $QNAME, at $RATE/s for $SECS s through the same four resolvers 198.18.17.1-4 (first $FIRST, last $LAST); answers seen by the generator: $ANSWERS (dnsmasq knows the name: the answers are outbound and must not make a second incident). Measured: $MEASURED. So the rise is about half completed TCP sessions and half answered DNS queries, but for one hammered name, not names that repeat as usual. Same floors as flash_crowd (min_udp_pps_threshold 150: the background's DNS peaks about 35/s, the flood over 3x it). Made with: ip netns exec NET /usr/bin/python3 corpus/make/dns_name_flood.py --server 198.18.0.1 --name $QNAME --rate $RATE --seconds $SECS --count $((RATE * SECS)) (bounded by timeout $((SECS + 4))), beside the crowd.
+Flash crowd hiding a DNS query flood of one name. The crowd is flash_crowd.sh's, after the same 20 s of ordinary background (bg.py: web at 4 visits/s, 20 DNS queries/s for 10 known names through the resolvers 198.18.17.1-4, ping -i 0.2): make/flash_crowd.py (--clients 300 --arrive 10 --assets 0.7,0.4,0.15 --revisit 0.35 --think 3,10 --seconds 20, bounded by timeout 30), 300 new clients (198.18.21.1-254, 198.18.22.1-46) loading the page and its assets on keep-alive connections closed with FIN. Starting with it, make/dns_water_torture.py --name (its queries: qtype A, no recursion desired, EDNS0, random ids and source ports) sends $SENT queries, all for $QNAME, at $RATE/s for $SECS s through the same four resolvers 198.18.17.1-4 (first $FIRST, last $LAST); answers seen by the generator: $ANSWERS (dnsmasq knows the name: the answers are outbound and must not make a second incident). Measured: $MEASURED. So the rise is about half completed TCP sessions and half answered DNS queries, but for one hammered name, not names that repeat as usual. Same floors as flash_crowd (min_udp_pps_threshold 150: the background's DNS peaks about 35/s, the flood over 3x it). Made with: ip netns exec NET /usr/bin/python3 corpus/make/dns_water_torture.py --server 198.18.0.1 --name $QNAME --rate $RATE --seconds $SECS --count $((RATE * SECS)) (bounded by timeout $((SECS + 4))), beside the crowd.
 TXT
 CFG='{"min_pps_threshold": 150, "min_bps_threshold": 0, "min_syn_pps_threshold": 50, "min_udp_pps_threshold": 150, "min_icmp_pps_threshold": 50, "min_fragment_pps_threshold": 50}'
 EXP='{"incidents": 1, "target": "198.18.0.1", "family": ["dns_flood"], "subtype": ["dns_query_flood"], "open_within_s": 2}'

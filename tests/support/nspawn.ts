@@ -18,7 +18,8 @@ export interface MachineResult {
 
 /**
  * Debian packages of the machine: systemd, libpcap, the firewall tools, a flood tool, and
- * procps (`ps`, `pgrep` for the checks; the unit's reload needs only sh's own `kill`).
+ * procps for the unit's `ExecReload=/bin/kill` (minbase leaves it out; Debian's standard
+ * installs have it).
  */
 export const MACHINE_PACKAGES = [
   "systemd",
