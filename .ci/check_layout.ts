@@ -55,6 +55,7 @@ const CORE_ORDER: Record<string, string[]> = {
   mitigate: ["packet", "detect", "config"],
   report: ["packet", "traffic", "detect", "l7", "config"],
   flow: ["packet"],
+  payload: ["packet"],
 };
 
 /** What each top-level product folder may import. */

@@ -10,19 +10,34 @@
 import type { Logger } from "@logtape/logtape";
 import type { DatabaseSync } from "node:sqlite";
 import type { Config } from "../core/config/mod.ts";
-import { LastSecond } from "../core/report/mod.ts";
-import { type CaptureSource, FlowSource, interfaceAddresses } from "./capture/mod.ts";
+import type { IncidentEvent } from "../core/detect/mod.ts";
+import type { IocPatternSpec } from "../core/payload/mod.ts";
+import { LastSecond, RateHistory } from "../core/report/mod.ts";
+import {
+  applyFlowConfig,
+  type CaptureSource,
+  FlowSource,
+  interfaceAddresses,
+} from "./capture/mod.ts";
 import { loadConfigFile } from "./config/mod.ts";
-import { Engine } from "./engine.ts";
+import { Engine, protectedOf } from "./engine.ts";
+import { GreTunnels } from "./gre.ts";
 import { PcapRecorder } from "./evidence/mod.ts";
 import { logIncident } from "./incident_log.ts";
 import { L7Part } from "./l7/mod.ts";
 import { Listeners } from "./listeners.ts";
 import { Mitigation } from "./mitigate/mod.ts";
-import { Observability } from "./observe/mod.ts";
-import { Alerts, Reporting } from "./report/mod.ts";
-import { failFast, LocalIncidents, openAgentDb, stateWriter } from "./state/mod.ts";
+import { dashboardStores, Observability } from "./observe/mod.ts";
+import { Alerts, IncidentReports, Reporting } from "./report/mod.ts";
+import {
+  failFast,
+  LocalIncidents,
+  MitigationStore,
+  openAgentDb,
+  stateWriter,
+} from "./state/mod.ts";
 import { runStopSteps } from "./stop_steps.ts";
+import { onForceUpdate } from "./update/mod.ts";
 import { VERSION } from "./version.ts";
 
 /** Time the listeners get to empty their queues at stop (ms). */
@@ -43,6 +58,7 @@ interface Parts {
   reporting: Reporting;
   observability: Observability;
   l7: L7Part;
+  gre: GreTunnels;
 }
 
 /** How {@linkcode Agent.run} reads its source. */
@@ -97,25 +113,51 @@ export class Agent {
     const incidents = new LocalIncidents(db, config, log);
     listeners.add({ name: "incidents", handle: (event) => incidents.record(event) });
     const mitigation = await Mitigation.start(config, db, log);
-    listeners.add({ name: "mitigation", handle: (event) => mitigation.handle(event) });
+    listeners.add({
+      name: "mitigation",
+      // Paused while the server suspends this node (resolves still undo what is in force).
+      handle: (event) => reporting.switches.mitigates(event) ? mitigation.handle(event) : undefined,
+    });
 
-    const engine = await Engine.open({ config, log, onEvent: (event) => listeners.emit(event) });
+    // Sources the ip_blocklist lists are flagged before any listener hears of the incident.
+    const onEvent = (event: IncidentEvent) =>
+      listeners.emit(reporting.switches.blocklist.flag(event));
+    const engine = await Engine.open({ config, log, onEvent });
     const lastSecond = new LastSecond();
     engine.onWindow((window) => lastSecond.window(window));
+    const history = new RateHistory(); // the dashboard's last 15 minutes
+    engine.onWindow((window) => history.window(window));
     // Evidence: every frame also goes to the recorder's pre-attack ring and open captures
     // (flows have no frames: no PCAP evidence).
     const recorder = config.pcap_enabled && !(source instanceof FlowSource)
       ? new PcapRecorder(config, { onWarning: (message) => log.warn(message) })
       : null;
     // Outbox (always) and the control plane (with an account): never on the capture path.
+    const flow = source instanceof FlowSource ? source : null;
+    let gre: GreTunnels | null = null;
     const reporting = new Reporting({
       config,
       db,
       log,
       version: VERSION,
+      greDedup: () => gre?.active ?? false,
+      pktSamples: () => engine.payload.inspected,
       detector: engine.detector,
       recorder,
       onCommand: (command) => mitigation.command(command),
+      onForceUpdate: (local) => {
+        onForceUpdate(local.auto_update, local.state_dir).then(({ level, message }) =>
+          log[level](message)
+        );
+      },
+      onIocPatterns: (patterns) => iocPatterns(log, engine, "server", patterns),
+      flow,
+      onFlowConfig: (merged) => {
+        applyFlowConfig(flow, merged, {
+          info: (message) => log.info("{message}", { message }),
+          warn: (message) => log.warn("{message}", { message }),
+        });
+      },
     });
     engine.onWindow((window) => reporting.window(window));
     if (recorder !== null) {
@@ -158,6 +200,15 @@ export class Agent {
       recorder,
       reporting,
       state: stateWriter(db),
+      flow,
+      history,
+      ...dashboardStores(incidents.store, new MitigationStore(db)),
+      reports: new IncidentReports({
+        incidents: incidents.store,
+        mitigations: new MitigationStore(db),
+        host: config.alerts.host_name !== "" ? config.alerts.host_name : Deno.hostname(),
+        version: VERSION,
+      }),
     });
     listeners.add({ name: "metrics", handle: (event) => observability.handle(event) });
     // HTTP floods from the web servers' access logs (l7_enabled, here or from the server).
@@ -169,6 +220,17 @@ export class Agent {
     });
     listeners.add({ name: "l7", handle: (event) => l7.observe(event) });
     reporting.attachL7(l7);
+    // GRE tunnel hosts: the packet inside a tunnel is counted (gre_mode); the server is told.
+    gre = await GreTunnels.start({
+      config,
+      log,
+      version: VERSION,
+      pipeline: engine.pipeline,
+      allow: (cidr, why) => mitigation.allow(cidr, why),
+    });
+    const tunnels = gre;
+    reporting.switches.onGreMode = (mode) => tunnels.mode(mode);
+    tunnels.mode(reporting.switches.greMode ?? config.gre_mode); // a mode pushed meanwhile
     // Incidents a killed run left open: resolved towards every listener, then never a wait.
     for (const event of incidents.leftOpen()) listeners.emit(event);
     failFast(db);
@@ -184,6 +246,7 @@ export class Agent {
       reporting,
       observability,
       l7,
+      gre,
     });
   }
 
@@ -208,7 +271,8 @@ export class Agent {
   /** SIGHUP: applies a new config; returns the keys that change only at the next start. */
   reload(config: Config): string[] {
     const later = this.#p.engine.detector.configure(config);
-    this.#p.engine.protect(config.protected_networks);
+    iocPatterns(this.#p.log, this.#p.engine, "local", config.ioc_patterns);
+    this.#p.engine.protect(protectedOf(config));
     this.#p.reporting.reconfigure(config); // also hands L7 the merged config
     return later;
   }
@@ -251,6 +315,7 @@ export class Agent {
       },
       // Reporting first: no server command can reach mitigation once it has undone its rules.
       { name: "stop reporting", run: () => p.reporting.stop() },
+      { name: "stop the GRE tunnels report", run: () => p.gre.stop() },
       { name: "undo mitigation", run: () => p.mitigation.stop() },
       { name: "close the PCAP captures", run: () => recorder?.close() },
       { name: "log the totals", run: () => this.#logTotals() },
@@ -281,13 +346,29 @@ export class Agent {
     }
     const stats = p.source.stats();
     p.log.info(
-      "stopped: {packets} packets, {malformed} malformed, kernel drops {dropped}, listeners {listeners}",
+      "stopped: {packets} packets, {malformed} malformed, kernel drops {dropped}, listeners " +
+        "{listeners}; {frames} frames read, kernel sampling 1 in {rate} now",
       {
         packets: p.engine.pipeline.packets,
         malformed: p.engine.pipeline.malformed,
         dropped: stats.dropped + stats.ifDropped,
         listeners: JSON.stringify(p.listeners.stats()),
+        frames: stats.packets,
+        rate: stats.sampleRate ?? 1,
       },
     );
   }
+}
+
+/** Puts the local or server indicator patterns in use, and says so when the set changed. */
+function iocPatterns(
+  log: Logger,
+  engine: Engine,
+  from: "local" | "server",
+  patterns: readonly IocPatternSpec[],
+): void {
+  const r = engine.iocPatterns(from, patterns);
+  if (r === null) return;
+  for (const line of r.refused) log.warn("{line}", { line });
+  log.info("payload inspection: {n} indicator patterns in use", { n: r.inUse });
 }

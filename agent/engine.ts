@@ -18,6 +18,7 @@ import type { Logger } from "@logtape/logtape";
 import type { Config } from "../core/config/mod.ts";
 import { Detector, type HeldNotice, type IncidentEvent } from "../core/detect/mod.ts";
 import type { PacketSink } from "../core/packet/mod.ts";
+import { annotateIncident, type IocPatternSpec, PayloadInspector } from "../core/payload/mod.ts";
 import { Pipeline, type Window } from "../core/traffic/mod.ts";
 import type { CaptureSource } from "./capture/mod.ts";
 import { type PcapRecorder, RecordingSink } from "./evidence/mod.ts";
@@ -77,6 +78,8 @@ export class Engine {
   readonly detector: Detector;
   /** The pipeline (packet counters, the decoded packet). */
   readonly pipeline: Pipeline;
+  /** The payload inspector (indicator patterns, amplification signatures). */
+  readonly payload: PayloadInspector;
   /** The largest event-loop stall seen by runs with `measureLag` (ms). */
   maxLoopLagMs = 0;
   readonly #baseline: BaselineFile | null;
@@ -84,19 +87,23 @@ export class Engine {
   /** Whether the config names the protected addresses (else a live run reads them). */
   #configured = false;
   #sink: PacketSink;
+  readonly #iocPatterns: Record<"local" | "server", readonly IocPatternSpec[]>;
 
   private constructor(
     detector: Detector,
     baseline: BaselineFile | null,
     options: EngineOptions,
+    payload: PayloadInspector,
   ) {
     this.detector = detector;
+    this.payload = payload;
+    this.#iocPatterns = { local: options.config.ioc_patterns, server: [] };
     this.#baseline = baseline;
     const listeners = this.#windowListeners;
     const warn = options.onWarning ?? ((message: string) => options.log?.warn(message));
     this.pipeline = new Pipeline((window) => {
       for (let i = 0; i < listeners.length; i++) listeners[i](window);
-    }, { detector, onBadTime: (tsUs) => warn(badTimeMessage(tsUs)) });
+    }, { detector, inspector: payload, onBadTime: (tsUs) => warn(badTimeMessage(tsUs)) });
     this.#sink = this.pipeline;
   }
 
@@ -134,13 +141,31 @@ export class Engine {
    */
   static async open(options: EngineOptions): Promise<Engine> {
     const { config, log } = options;
+    const payload = new PayloadInspector();
+    const warn = options.onWarning ?? ((message: string) => options.log?.warn(message));
+    for (const line of payload.setPatterns(config.ioc_patterns) ?? []) warn(line);
+    // Every incident event carries the payload findings of its target (a fault there loses
+    // nothing: the event goes on as the detector made it).
+    let made: Engine | null = null;
+    const onEvent = (event: IncidentEvent) => {
+      sampledEvent(event, made?.pipeline.sampleRate ?? 1);
+      try {
+        annotateIncident(payload, event);
+      } catch (e) {
+        options.log?.warn("payload findings of {id} left out: {error}", {
+          id: event.id,
+          error: String(e),
+        });
+      }
+      options.onEvent(event);
+    };
     if (log === undefined) {
       const detector = new Detector(config, {
-        onEvent: options.onEvent,
+        onEvent,
         onHeld: options.onHeld,
       });
-      const engine = new Engine(detector, null, options);
-      engine.protect(config.protected_networks);
+      const engine = made = new Engine(detector, null, options, payload);
+      engine.protect(protectedOf(config));
       return engine;
     }
     const utcOffsetMinutes = -new Date().getTimezoneOffset();
@@ -153,13 +178,31 @@ export class Engine {
       baseline: restored ?? undefined,
       idSeed: `${config.node_uuid}|${Date.now()}`,
       utcOffsetMinutes,
-      onEvent: options.onEvent,
+      onEvent,
       onHeld: options.onHeld,
     });
     file.keep(detector.baseline);
-    const engine = new Engine(detector, file, options);
-    engine.protect(config.protected_networks);
+    const engine = made = new Engine(detector, file, options, payload);
+    engine.protect(protectedOf(config));
     return engine;
+  }
+
+  /**
+   * The indicator patterns of the local config (`local`: start, reload) or of the server's
+   * config (`server`: each response); both are used, the first 1000 of them.
+   * Returns null when the set in use stays, else the number in use and one line per pattern
+   * left out.
+   */
+  iocPatterns(
+    from: "local" | "server",
+    patterns: readonly IocPatternSpec[],
+  ): { inUse: number; refused: string[] } | null {
+    this.#iocPatterns[from] = patterns;
+    const refused = this.payload.setPatterns([
+      ...this.#iocPatterns.local,
+      ...this.#iocPatterns.server,
+    ]);
+    return refused === null ? null : { inUse: this.payload.patterns, refused };
   }
 
   /** Hands each closed per-second window to `listener` too (reused afterwards: read it then). */
@@ -238,6 +281,25 @@ export class Engine {
       this.maxLoopLagMs = Math.max(this.maxLoopLagMs, Math.round(now - last - LAG_PERIOD_MS));
       last = now;
     }, LAG_PERIOD_MS);
+  }
+}
+
+/** The protected addresses of `config`: `mirror_subnets` in mirror mode. */
+export function protectedOf(config: Config): readonly string[] {
+  return config.mirror_mode ? config.mirror_subnets : config.protected_networks;
+}
+
+/**
+ * Under kernel sampling, counts are estimates from 1 in N packets: the incident's evidence says
+ * so (`capture_sample_rate`, the highest rate seen while it was open, and its summary), as its
+ * PCAP holds only the sampled frames.
+ */
+function sampledEvent(event: IncidentEvent, rate: number): void {
+  const evidence = event.evidence as { summary?: string; capture_sample_rate?: number } | null;
+  if (rate <= 1 || evidence === null || typeof evidence !== "object") return;
+  if (!(Number(evidence.capture_sample_rate) >= rate)) {
+    evidence.summary = `${evidence.summary ?? ""}; counted from kernel sampling, 1 in ${rate}`;
+    evidence.capture_sample_rate = rate;
   }
 }
 

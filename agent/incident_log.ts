@@ -17,6 +17,7 @@ export function logIncident(log: Logger, event: IncidentEvent): void {
     event: event.event,
     id: event.id,
     target: event.target,
+    network: typeof event.network === "string" ? ` (network ${event.network})` : "",
     family: event.attack_family,
     subtype: event.attack_subtype,
     peak_pps: event.peak_pps,
@@ -31,7 +32,7 @@ export function logIncident(log: Logger, event: IncidentEvent): void {
   const rates = l7
     ? "{rps} rps (peak {peak_rps}, baseline {baseline_rps})"
     : "peak {peak_pps} pps {peak_bps} bps";
-  const text = `incident {event} {id}: {family}/{subtype} on {target}, ${rates}, ` +
+  const text = `incident {event} {id}: {family}/{subtype} on {target}{network}, ${rates}, ` +
     "confidence {confidence}: {summary}";
   if (event.event === "open") log.warn(text + " ({opened_by})", fields);
   else if (event.resolved_by === "agent_restart") {

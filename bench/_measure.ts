@@ -3,6 +3,7 @@
 import { defaultConfig } from "../core/config/mod.ts";
 import { Detector } from "../core/detect/mod.ts";
 import type { PacketSink } from "../core/packet/mod.ts";
+import { PayloadInspector } from "../core/payload/mod.ts";
 import { Pipeline } from "../core/traffic/mod.ts";
 import { FileSource, LibpcapFileSource } from "../agent/capture/mod.ts";
 
@@ -32,13 +33,16 @@ function sink(): PacketSink & { packets: number } {
       return new Pipeline(() => {});
     case "detection":
       // Default config: the capture is a flood, so incidents open and collect evidence.
+      // With the payload inspection the agent always runs (built-in signatures, no patterns).
       return new Pipeline(() => {}, {
         detector: new Detector(defaultConfig(), { onEvent: () => {} }),
+        inspector: new PayloadInspector(),
       });
     case "detection-idle":
       // Thresholds above the traffic: rates, baselines and machines run, no incident opens.
       return new Pipeline(() => {}, {
         detector: new Detector({ ...defaultConfig(), ...UNREACHABLE }, { onEvent: () => {} }),
+        inspector: new PayloadInspector(),
       });
     default:
       throw new Error(`unknown mode ${mode}`);

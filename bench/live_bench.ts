@@ -14,6 +14,13 @@
  * /proc, read just before the flood and again 1 s after it, before SIGTERM. Then the agent
  * idles on the quiet veth for 10 s: CPU % and VmRSS.
  *
+ * Each pass measures the agent three times: reading every packet (`capture_sample_above_pps`
+ * 0) with and without PCAP evidence, and with kernel sampling at the default 100,000 packets/s
+ * (1 in N packets passes the socket filter; counts are scaled by N): its estimate error (packets
+ * counted against packets sent) and the time from the flood's start to the incident's open are
+ * reported beside its CPU. Each row also shows the softirq time of all CPUs (/proc/stat) over
+ * the flood: where the kernel's receive path and the socket filter run.
+ *
  * Two passes. Pinned (the verdict; `ROUNDS=N` repeats it and judges the median): the sender
  * runs on CPU 0 and the capturer on the last CPU. The kernel's receive path of a veth flood
  * (veth, IP, UDP, ICMP errors, the copy into the capture ring) runs in softirq on the sender's
@@ -45,6 +52,10 @@ const NORMAL_PACKETS = 30_000;
 const NORMAL_PPS = 5000;
 const CLI = new URL("../cli/main.ts", import.meta.url).pathname;
 const TARGET_CPU_PER_MPKT = 0.45;
+/** The sampled agent's `capture_sample_above_pps` (the default). */
+const SAMPLE_ABOVE = 100_000;
+/** Goal of the sampled agent: at most this many times tcpdump's CPU per million packets. */
+const TARGET_SAMPLED_VS_TCPDUMP = 1.5;
 /** Rounds of the pinned pass (`ROUNDS=N`); with several, the verdict takes the median. */
 const ROUNDS = Math.max(1, Number(Deno.env.get("ROUNDS") ?? 1));
 
@@ -55,8 +66,19 @@ interface Row {
   seen?: number | null;
   drops?: number | null;
   cpu?: number;
+  /** Softirq seconds of all CPUs over the flood (/proc/stat). */
+  softirq?: number;
+  /** The agent: ms from the flood's start to the first incident open, null when none. */
+  openMs?: number | null;
+  /** The agent: the highest kernel sampling rate it used (1: every packet). */
+  sampleRate?: number;
   note: string;
   reference?: boolean;
+}
+
+/** The capturer's counterparts of a flood: its wall-clock start (ms). */
+interface FloodInfo {
+  startMs: number;
 }
 
 /** Flood from namespace a; returns the packets sent (tx counter delta of ifA) and seconds. */
@@ -141,7 +163,12 @@ async function measure(
   name: string,
   cmd: string[],
   ready: RegExp,
-  finish: (output: string, code: number, extra: string) => Omit<Row, "name" | "sent" | "cpu">,
+  finish: (
+    output: string,
+    code: number,
+    extra: string,
+    flood: FloodInfo,
+  ) => Omit<Row, "name" | "sent" | "cpu">,
   beforeStop: () => Promise<string> = () => Promise.resolve(""),
 ): Promise<Row> {
   const child = new Watched(["ip", "netns", "exec", pair.b, ...cmd], { NO_COLOR: "1" });
@@ -154,21 +181,25 @@ async function measure(
     const normal = (await traffic.normal()).sent;
     await sleep(SETTLE_MS);
     const cpu0 = cpuSeconds(child.pid);
+    const soft0 = softirqSeconds();
+    const startMs = Date.now();
     const { sent, seconds } = await traffic.flood();
     await sleep(DRAIN_MS);
     const cpu1 = cpuSeconds(child.pid);
+    const soft1 = softirqSeconds();
     if (cpu0 === null || cpu1 === null) {
       const code = await child.stop();
       return { name, sent, note: `exited during the flood (${code}): ${lastLine(child.text)}` };
     }
     const extra = await beforeStop();
     const code = await child.stop();
-    const row = finish(child.text, code, extra);
+    const row = finish(child.text, code, extra, { startMs });
     const rate = `${(sent / seconds / 1000).toFixed(0)} kpps`;
     return {
       name,
       sent,
       cpu: cpu1 - cpu0,
+      softirq: soft1 - soft0,
       ...row,
       // Capturers count from their start: the normal traffic is not part of the flood.
       seen: row.seen == null ? row.seen : row.seen - normal,
@@ -185,8 +216,14 @@ function lastLine(text: string): string {
   return (lines.at(-1) ?? "no output").trim().slice(0, 160);
 }
 
-async function agentConfig(dir: string, pcap: boolean): Promise<string> {
-  const path = `${dir}/config-${pcap ? "pcap" : "nopcap"}.json`;
+/** Softirq time of all CPUs so far (s), from the first line of /proc/stat. */
+function softirqSeconds(): number {
+  const f = Deno.readTextFileSync("/proc/stat").split("\n")[0].trim().split(/\s+/);
+  return Number(f[7]) / 100; // cpu user nice system idle iowait irq softirq (USER_HZ)
+}
+
+async function agentConfig(dir: string, pcap: boolean, sampleAbove = 0): Promise<string> {
+  const path = `${dir}/config-${pcap ? "pcap" : "nopcap"}-${sampleAbove}.json`;
   await Deno.mkdir(`${dir}/state-${pcap}`, { recursive: true });
   await Deno.writeTextFile(
     path,
@@ -195,20 +232,38 @@ async function agentConfig(dir: string, pcap: boolean): Promise<string> {
       log_file: `${dir}/ftagent-${pcap}.log`,
       pcap_dir: `${dir}/pcaps-${pcap}`,
       pcap_enabled: pcap,
+      capture_sample_above_pps: sampleAbove,
     }),
   );
   return path;
 }
 
-function agentResult(output: string, code: number): Omit<Row, "name" | "sent" | "cpu"> {
+function agentResult(
+  output: string,
+  code: number,
+  _extra: string,
+  flood: FloodInfo,
+): Omit<Row, "name" | "sent" | "cpu"> {
   const m = /stopped: (\d+) packets, (\d+) malformed, kernel drops (\d+)/.exec(output);
   const opened = output.match(/incident open/g)?.length ?? 0;
   const exit = code === 0 ? "" : `exit ${code}; `;
-  if (!m) return { seen: null, drops: null, note: `${exit}no "stopped:" line` };
+  // The log line's time: "2026-12-08 04:35:04.930 +00:00 [WRN] ftagent: incident open ...".
+  const open =
+    /(\d{4}-\d\d-\d\d) (\d\d:\d\d:\d\d\.\d{3}) ([+-]\d\d:\d\d) \[\w+\] [^\n]*incident open/
+      .exec(output);
+  const openMs = open ? Date.parse(`${open[1]}T${open[2]}${open[3]}`) - flood.startMs : null;
+  const rates = [...output.matchAll(/kernel sampling: 1 in (\d+)/g)].map((r) => Number(r[1]));
+  const sampleRate = Math.max(1, ...rates);
+  const sampling = sampleRate > 1 ? `; sampled up to 1 in ${sampleRate}` : "";
+  if (!m) return { seen: null, drops: null, openMs, note: `${exit}no "stopped:" line` };
   return {
     seen: Number(m[1]),
     drops: Number(m[3]),
-    note: `${exit}${opened} incident(s) opened, ${m[2]} malformed`,
+    openMs,
+    sampleRate,
+    note: `${exit}${opened} incident(s) opened${
+      openMs === null ? "" : ` (first ${openMs} ms after the flood's start)`
+    }, ${m[2]} malformed${sampling}`,
   };
 }
 
@@ -228,14 +283,28 @@ async function runAll(
   const { traffic, how } = await makeTraffic(pair, dir, pinned);
   const pin = pinned ? ["taskset", "-c", CAPTURE_CPU] : [];
   const deno = Deno.execPath();
-  const rows: Row[] = [];
-  for (const pcap of [true, false]) {
-    const config = await agentConfig(dir, pcap);
+  // The kernel's own work for the flood, with nothing capturing: the softirq baseline.
+  const soft0 = softirqSeconds();
+  const bare = await traffic.flood();
+  const rows: Row[] = [{
+    name: "(no capturer)",
+    sent: bare.sent,
+    softirq: softirqSeconds() - soft0,
+    note: `${(bare.sent / bare.seconds / 1000).toFixed(0)} kpps; the flood's own softirq time`,
+  }];
+  await sleep(DRAIN_MS);
+  const agents: [string, boolean, number][] = [
+    ["ftagent (pcap_enabled true)", true, 0],
+    ["ftagent (pcap_enabled false)", false, 0],
+    [`ftagent sampled (capture_sample_above_pps ${SAMPLE_ABOVE})`, true, SAMPLE_ABOVE],
+  ];
+  for (const [name, pcap, sampleAbove] of agents) {
+    const config = await agentConfig(dir, pcap, sampleAbove);
     rows.push(
       await measure(
         pair,
         traffic,
-        `ftagent (pcap_enabled ${pcap})`,
+        name,
         [...pin, deno, "run", "--allow-all", CLI, "--interface", pair.ifB, "--config", config],
         /capturing on|error|Error/,
         agentResult,
@@ -322,7 +391,17 @@ async function idle(pair: NetnsPair, dir: string): Promise<string> {
 
 function table(rows: Row[]): string {
   const refRate = perMillion(rows.find((r) => r.reference));
-  const head = ["capturer", "sent", "seen", "drops", "CPU s", "CPU s/Mpkt", "vs tcpdump", "notes"];
+  const head = [
+    "capturer",
+    "sent",
+    "seen",
+    "drops",
+    "CPU s",
+    "CPU s/Mpkt",
+    "vs tcpdump",
+    "softirq s",
+    "notes",
+  ];
   const cells = rows.map((r) => {
     const perM = perMillion(r);
     const num = (v: number | null | undefined) => v === undefined || v === null ? "-" : String(v);
@@ -334,6 +413,7 @@ function table(rows: Row[]): string {
       r.cpu === undefined ? "-" : r.cpu.toFixed(2),
       perM === null ? "-" : perM.toFixed(3),
       perM === null || refRate === null || refRate === 0 ? "-" : `${(perM / refRate).toFixed(2)}x`,
+      r.softirq === undefined ? "-" : r.softirq.toFixed(2),
       r.note,
     ];
   });
@@ -389,6 +469,29 @@ function verdict(rounds: Row[][]): string {
   } (${perM.toFixed(3)} CPU-s/Mpkt, ${what}; ${drops} drops)`;
 }
 
+/** The sampled agent against tcpdump and the full-capture agent, per round. */
+function sampledVerdict(rounds: Row[][]): string {
+  const lines = rounds.map((rows) => {
+    const s = rows.find((r) => r.name.startsWith("ftagent sampled"));
+    const full = rows.find((r) => r.name.startsWith("ftagent (pcap_enabled true)"));
+    const ref = perMillion(rows.find((r) => r.reference));
+    const fnm = perMillion(rows.find((r) => r.name.startsWith("FastNetMon")));
+    const v = perMillion(s);
+    if (!s || v === null || !ref || !s.sent) return "  sampled agent: not measured";
+    const ratio = v / ref;
+    const err = s.seen == null ? "-" : `${((s.seen / s.sent - 1) * 100).toFixed(2)}%`;
+    const ok = ratio <= TARGET_SAMPLED_VS_TCPDUMP && s.drops === 0;
+    return `  sampled agent: ${v.toFixed(3)} CPU-s/Mpkt = ${ratio.toFixed(2)}x tcpdump` +
+      `${fnm ? `, ${(v / fnm).toFixed(2)}x FastNetMon` : ""}` +
+      ` (goal <= ${TARGET_SAMPLED_VS_TCPDUMP}x, 0 drops: ${ok ? "met" : "NOT met"}); ` +
+      `drops ${s.drops}; up to 1 in ${s.sampleRate ?? 1}; estimate error ${err} of sent; ` +
+      `open ${s.openMs ?? "-"} ms after the flood's start (full capture: ${
+        full?.openMs ?? "-"
+      } ms); softirq ${s.softirq?.toFixed(2)} s (full capture: ${full?.softirq?.toFixed(2)} s)`;
+  });
+  return lines.join("\n");
+}
+
 if (Deno.build.os !== "linux" || Deno.uid() !== 0) {
   console.error("bench:live needs Linux and root (network namespaces)");
   Deno.exit(1);
@@ -429,6 +532,7 @@ try {
   );
   console.log(table(unpinned.rows));
   console.log(`\n${verdict(pinned.map((p) => p.rows))} (pinned pass)`);
+  console.log(`kernel sampling (pinned pass):\n${sampledVerdict(pinned.map((p) => p.rows))}`);
   console.log(idleLine);
   console.log(`(whole run ${((performance.now() - started) / 1000).toFixed(0)} s)`);
 } finally {

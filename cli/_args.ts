@@ -47,6 +47,8 @@ const VALUE_OPTIONS = new Set([
   "--format",
   "--limit",
   "-n",
+  "--output",
+  "-o",
 ]);
 
 /**

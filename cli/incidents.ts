@@ -1,6 +1,7 @@
 /**
  * `ftagent incidents`: the local incident store (state_dir/ftagent.db), newest first, and
- * `ftagent incidents show ID` for one incident in full with its evidence.
+ * `ftagent incidents show ID` for one incident in full with its evidence, `ftagent incidents
+ * report ID` for its HTML report.
  *
  * @module
  */
@@ -13,8 +14,9 @@ import {
   type StoredIncident,
 } from "../agent/state/mod.ts";
 import { formatBps, formatDuration, formatPps } from "../core/report/mod.ts";
-import { UsageError } from "./_args.ts";
+import { splitCommand, UsageError } from "./_args.ts";
 import { storeCommand } from "./_store_command.ts";
+import { incidentReportCommand, REPORT_USAGE } from "./incident_report.ts";
 import { incidentDetail } from "./_incident_text.ts";
 
 /** Usage text of `incidents`. */
@@ -25,10 +27,14 @@ Lists the incidents kept in state_dir/ftagent.db, newest first (family, target, 
 duration, state, id); "show" prints one in full with its evidence and its capture file
 (ID may be an unambiguous prefix).
   --limit N       at most N incidents (default 50)
-  --json          JSON lines (list) or one JSON object (show)`;
+  --json          JSON lines (list) or one JSON object (show)
+
+${REPORT_USAGE}`;
 
 /** Runs `incidents`; returns the process exit code. */
 export async function incidents(args: string[]): Promise<number> {
+  const report = splitCommand(args, new Set(["report"]), new Set());
+  if (report.command === "report") return await incidentReportCommand(report.rest);
   const { config, positionals, ...values } = await storeCommand(args);
   const [sub, id, ...extra] = positionals;
   if (sub !== undefined && sub !== "show") throw new UsageError(`unknown argument "${sub}"`);

@@ -11,12 +11,14 @@ import { CLASSIFY_USAGE, classifyCommand } from "./classify.ts";
 import { incidents, INCIDENTS_USAGE } from "./incidents.ts";
 import { MITIGATION_USAGE, mitigationCommand } from "./mitigation.ts";
 import { status, STATUS_USAGE } from "./status.ts";
+import { top, TOP_USAGE } from "./top.ts";
 import { replay, REPLAY_USAGE } from "./replay.ts";
 import { REPLAY_LOG_USAGE, replayLog } from "./replay_log.ts";
 import { INSTALL_SERVICE_USAGE, installService } from "./install_service.ts";
 import { SELF_TEST_USAGE, selfTest } from "./self_test.ts";
 import { setup, SETUP_USAGE } from "./setup.ts";
 import { run, RUN_USAGE } from "./run.ts";
+import { UPDATE_USAGE, updateCommand } from "./update.ts";
 import { VERSION } from "../agent/mod.ts";
 
 const USAGE = `ftagent ${VERSION}: DDoS detection agent for Linux servers
@@ -26,6 +28,7 @@ ${indent(RUN_USAGE)}
   ftagent --setup                wizard that writes the config (--api-key K --node-uuid U: no questions)
   ftagent --test                 check config, capture, control plane, detection (--config PATH)
   ftagent --install-service      install the systemd unit (then: systemctl enable --now ftagent)
+  ftagent --update               replace this binary with the newer release, verified (SHA-256, signature)
   ftagent --version              print the version
   ftagent --help                 this text
 
@@ -43,6 +46,8 @@ ${indent(INCIDENTS_USAGE)}
 ${indent(MITIGATION_USAGE)}
 
 ${indent(STATUS_USAGE)}
+
+${indent(TOP_USAGE)}
 
 ${indent(SETUP_USAGE)}
 
@@ -62,6 +67,7 @@ const COMMANDS: Record<string, string> = {
   "incidents": INCIDENTS_USAGE,
   "mitigation": MITIGATION_USAGE,
   "status": STATUS_USAGE,
+  "top": TOP_USAGE,
   "capture": CAPTURE_USAGE,
   "help": USAGE,
 };
@@ -74,11 +80,13 @@ const MODES = new Set([
   "--setup",
   "--test",
   "--install-service",
+  "--update",
 ]);
 const MODE_USAGE: Record<string, string> = {
   "--setup": SETUP_USAGE,
   "--test": SELF_TEST_USAGE,
   "--install-service": INSTALL_SERVICE_USAGE,
+  "--update": UPDATE_USAGE,
 };
 
 /**
@@ -115,6 +123,8 @@ export async function main(args: string[]): Promise<number> {
         return await mitigationCommand(rest);
       case "status":
         return await status(rest);
+      case "top":
+        return await top(rest);
       case "capture":
         return await capture(rest);
       case "--setup":
@@ -123,6 +133,8 @@ export async function main(args: string[]): Promise<number> {
         return await selfTest(rest);
       case "--install-service":
         return await installService(rest);
+      case "--update":
+        return await updateCommand(rest);
       default:
         return await run(rest);
     }

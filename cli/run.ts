@@ -8,7 +8,7 @@
  */
 
 import { z } from "zod";
-import type { LogLevel } from "@logtape/logtape";
+import type { Logger, LogLevel } from "@logtape/logtape";
 import type { Config } from "../core/config/mod.ts";
 import { Agent } from "../agent/mod.ts";
 import {
@@ -16,9 +16,19 @@ import {
   type CaptureSource,
   FileSource,
   FlowSource,
+  flowSourceOptions,
   LiveSource,
 } from "../agent/capture/mod.ts";
 import { DEFAULT_CONFIG_PATH, loadConfigOrDefaults } from "../agent/config/mod.ts";
+import {
+  isCompiled,
+  recordedReleaseUrl,
+  releasePublicKey,
+  releaseUrl,
+  startUpdateCheck,
+  type UpdateCheck,
+} from "../agent/update/mod.ts";
+import { VERSION } from "../agent/mod.ts";
 import { parseCommand } from "./_args.ts";
 import { setupLogging } from "./_logging.ts";
 
@@ -32,6 +42,8 @@ incidents, alerts, mitigates (when configured) and serves /metrics.
   --pcap FILE     reads FILE as if it were the wire, at its recorded pace, then resolves open
                   incidents, flushes and exits (test a set-up end to end)
   --fast          with --pcap: as fast as possible instead of the recorded pace
+  --no-update-check  do not look for a newer release at start (release binaries only; it never
+                  installs anything: ftagent --update does)
 Signals: SIGTERM/SIGINT stop cleanly (within 5 s), SIGHUP reloads the config.`;
 
 const Options = z.object({
@@ -39,6 +51,7 @@ const Options = z.object({
   interface: z.string().min(1).optional(),
   pcap: z.string().min(1).optional(),
   fast: z.boolean().default(false),
+  "no-update-check": z.boolean().default(false),
 });
 
 const LEVELS: Record<Config["log_level"], LogLevel> = {
@@ -56,6 +69,7 @@ export async function run(args: string[]): Promise<number> {
     interface: { type: "string", short: "i" },
     pcap: { type: "string" },
     fast: { type: "boolean" },
+    "no-update-check": { type: "boolean" },
   }, Options);
   const configPath = values.config ?? DEFAULT_CONFIG_PATH;
   const { config, warnings, missing } = await loadConfigOrDefaults(
@@ -77,26 +91,54 @@ export async function run(args: string[]): Promise<number> {
       pace: values.fast ? "fast" : "recorded pace",
     });
   } else if (config.flow_enabled) {
-    source = await FlowSource.open({
-      protocol: config.flow_protocol,
-      bind: config.flow_bind,
-      port: config.flow_port,
-      sampleRate: config.flow_sample_rate,
-      sourceIps: config.flow_source_ips,
-    });
+    source = await FlowSource.open(flowSourceOptions(config));
     log.info("collecting flows: {source} (instead of capturing; no PCAP evidence)", {
       source: source.name,
     });
   } else {
-    const device = captureDevice(config.interface, values.interface);
-    source = new LiveSource({ device });
-    log.info("capturing on {device}", { device });
+    // Mirror mode: the SPAN port (libpcap opens every interface promiscuous).
+    const device = config.mirror_mode
+      ? values.interface ?? config.mirror_interface
+      : captureDevice(config.interface, values.interface);
+    source = new LiveSource({
+      device,
+      sampleAbovePps: config.capture_sample_above_pps,
+      onSampling: (rate, pps) =>
+        log.info("kernel sampling: 1 in {rate} packets (about {pps} packets/s on the wire)", {
+          rate,
+          pps,
+        }),
+      onWarning: (message) => log.warn("{message}", { message }),
+    });
+    log.info("capturing on {device}{mirror}", {
+      device,
+      mirror: config.mirror_mode ? ` (mirror mode: ${config.mirror_subnets.join(", ")})` : "",
+    });
   }
+  const check = await updateCheck(values["no-update-check"] || values.pcap !== undefined, log);
   try {
     const agent = await Agent.start(config, log, source);
     await agent.run({ paced: values.pcap !== undefined && !values.fast, configPath });
   } finally {
+    await check?.stop();
     source.close();
   }
   return 0;
+}
+
+/** The start-up look for a newer release: release binaries only, not with `--no-update-check`. */
+async function updateCheck(off: boolean, log: Logger): Promise<UpdateCheck | null> {
+  if (off || !isCompiled()) return null;
+  let url: string;
+  try {
+    url = releaseUrl(Deno.env.get("FTAGENT_RELEASE_URL"), await recordedReleaseUrl(""));
+  } catch (err) {
+    log.warn("update check off: {error}", { error: (err as Error).message });
+    return null;
+  }
+  const publicKey = releasePublicKey(Deno.env.get("FTAGENT_RELEASE_PUBKEY"));
+  return startUpdateCheck({ url, current: VERSION, publicKey }, (level, message) => {
+    if (level === "info") log.info(message);
+    else log.debug(message);
+  });
 }

@@ -7,13 +7,15 @@
 
 import { z } from "zod";
 import { DEFAULT_CONFIG_PATH, loadConfigOrDefaults } from "../agent/config/mod.ts";
-import { METRICS_HOST } from "../agent/observe/mod.ts";
+import { endpointOf } from "../agent/observe/mod.ts";
 import {
   type AgentSnapshot,
+  flowStatusLines,
   formatBps,
   formatDuration,
   formatPps,
   healthProblems,
+  mirrorStatusLines,
 } from "../core/report/mod.ts";
 import { parseCommand, UsageError } from "./_args.ts";
 
@@ -45,10 +47,11 @@ export async function status(args: string[]): Promise<number> {
   if (config.metrics_port === 0) {
     throw new Error("the agent's endpoint is off (metrics_port is 0 in the config)");
   }
-  const url = `http://${METRICS_HOST}:${config.metrics_port}/status.json`;
+  const { baseUrl, headers } = endpointOf(config);
+  const url = `${baseUrl}/status.json`;
   let snapshot: AgentSnapshot;
   try {
-    const response = await fetch(url, { signal: AbortSignal.timeout(TIMEOUT_MS) });
+    const response = await fetch(url, { headers, signal: AbortSignal.timeout(TIMEOUT_MS) });
     if (!response.ok) {
       await response.body?.cancel();
       throw new Error(`HTTP ${response.status}`);
@@ -99,9 +102,17 @@ function statusText(s: AgentSnapshot): string {
     `capture     ${s.capture.packets} packets, ${s.capture.malformed} malformed, kernel drops ` +
       `${s.capture.dropped + s.capture.ifDropped}`,
   );
+  if (s.flow) lines.push(...flowStatusLines(s.flow, s.nowMs));
+  if (s.mirror) lines.push(...mirrorStatusLines(s.mirror));
   const dropped = s.listeners.filter((l) => l.dropped > 0);
   if (dropped.length > 0) {
     lines.push(`listeners   dropped: ${dropped.map((l) => `${l.name} ${l.dropped}`).join(", ")}`);
+  }
+  if (s.reporting?.suspendedSince) {
+    lines.push(
+      `suspended   by the server since ${s.reporting.suspendedSince}: no incidents, metrics or ` +
+        "mitigation sent or applied; detection goes on, heartbeats continue",
+    );
   }
   if (s.reporting !== null) {
     const o = s.reporting.outbox;

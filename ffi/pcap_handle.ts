@@ -11,7 +11,8 @@
  * @module
  */
 
-import { cString, Libpcap, PcapError, toCString } from "./_libpcap.ts";
+import { bufString, cString, Libpcap, PcapError, toCString } from "./_libpcap.ts";
+import { attachFilter, geterr, sampledProgram, setFilter } from "./_filter.ts";
 
 export { PcapError } from "./_libpcap.ts";
 export type { PcapErrorKind } from "./_libpcap.ts";
@@ -79,7 +80,6 @@ const ERRBUF_SIZE = 256;
 const PCAP_FILE_HEADER = 24;
 const PCAP_RECORD_HEADER = 16;
 const MAX_SNAPLEN = 262144;
-const PCAP_NETMASK_UNKNOWN = 0xffffffff;
 const SEEK_SET = 0;
 const FSETLOCKING_BYCALLER = 2;
 const POLLIN = 1;
@@ -119,6 +119,8 @@ export class PcapHandle {
   packets = 0;
   /** True once a file handle reached its end. */
   eof = false;
+  /** Kernel sampling: the kernel passes 1 in this many packets (1: every packet). */
+  sampleRate = 1;
 
   readonly #lib: Libpcap;
   readonly #p: Deno.PointerObject;
@@ -133,6 +135,8 @@ export class PcapHandle {
   readonly #statRaw = [0, 0, 0];
   readonly #statTotal = [0, 0, 0];
   readonly #limit: number;
+  /** The operator's compiled filter (sampling is appended to it), null for none. */
+  #filter: Uint8Array | null = null;
   #pendingError: PcapError | null = null;
   #headerPending = true;
   #inFlight = 0;
@@ -221,11 +225,11 @@ export class PcapHandle {
           `capture on ${device} has link type ${dlt} (${dltName}), which ftagent does not decode`,
         );
       }
-      if (options.filter) setFilter(lib, p, options.filter);
+      const filter = options.filter ? setFilter(lib, p, options.filter) : null;
       if (pcap.pcap_setnonblock(p, 1, errbuf) < 0) {
         throw new PcapError("device", `cannot capture on ${device}: ${bufString(errbuf)}`);
       }
-      return new PcapHandle(
+      const handle = new PcapHandle(
         lib,
         p,
         device,
@@ -233,6 +237,8 @@ export class PcapHandle {
         warning,
         options.batchBytes ?? DEFAULT_BATCH_BYTES,
       );
+      handle.#filter = filter;
+      return handle;
     } catch (err) {
       pcap.pcap_close(p);
       lib.close();
@@ -341,6 +347,29 @@ export class PcapHandle {
     }
   }
 
+  /**
+   * Live handles: the kernel passes only 1 in `rate` packets (rounded down to a power of two;
+   * 1 or less: every packet) of those the capture filter accepts, chosen at random. Frames
+   * already in the ring stay. Throws a one-line {@linkcode PcapError} when the kernel refuses
+   * the program or the capture filter cannot be extended (the sampling rate is then unchanged).
+   */
+  setSampling(rate: number): void {
+    if (!this.live || this.#closed || this.#closeWanted) return;
+    const n = rate >= 2 ? 2 ** Math.floor(Math.log2(Math.min(rate, 4096))) : 1;
+    if (n === this.sampleRate) return;
+    let program = this.#filter;
+    if (n > 1) {
+      // A cooked ("any") capture's filter needs libpcap's offset fixes: not reusable raw.
+      const cooked = this.linktype === 113 || this.linktype === 276;
+      program = cooked && program !== null ? null : sampledProgram(program, n, this.snaplen);
+      if (program === null) {
+        throw new PcapError("filter", `${this.name}: kernel sampling cannot extend this filter`);
+      }
+    }
+    attachFilter(this.#lib, this.#pollFd[0], program);
+    this.sampleRate = n;
+  }
+
   /** Kernel counters of a live capture; null for a file (libpcap keeps none). */
   stats(): PcapStats | null {
     if (!this.live) return null;
@@ -386,15 +415,6 @@ export class PcapHandle {
   }
 }
 
-function geterr(lib: Libpcap, p: Deno.PointerObject): string {
-  return cString(lib.pcap.pcap_geterr(p)).trim();
-}
-
-function bufString(buf: Uint8Array): string {
-  const end = buf.indexOf(0);
-  return new TextDecoder().decode(buf.subarray(0, end < 0 ? buf.length : end)).trim();
-}
-
 function clampInt(v: number, lo: number, hi: number): number {
   if (!Number.isFinite(v)) return lo;
   return Math.min(hi, Math.max(lo, Math.floor(v)));
@@ -423,17 +443,4 @@ function activateError(
     return new PcapError("device", `interface ${device} is down`);
   }
   return new PcapError("device", `cannot capture on ${device}: ${detail}`);
-}
-
-function setFilter(lib: Libpcap, p: Deno.PointerObject, filter: string): void {
-  const { pcap } = lib;
-  const program = new Uint8Array(16); // struct bpf_program { u_int bf_len; bpf_insn *bf_insns; }
-  if (pcap.pcap_compile(p, program, toCString(filter), 1, PCAP_NETMASK_UNKNOWN) < 0) {
-    throw new PcapError("filter", `invalid capture filter "${filter}": ${geterr(lib, p)}`);
-  }
-  const status = pcap.pcap_setfilter(p, program);
-  pcap.pcap_freecode(program);
-  if (status < 0) {
-    throw new PcapError("filter", `cannot set capture filter "${filter}": ${geterr(lib, p)}`);
-  }
 }

@@ -10,10 +10,16 @@
  * {@linkcode SLICE_MS} of work; with nothing to read it awaits `poll()` on a worker thread for
  * at most {@linkcode POLL_MS}, so timers, signals and `onTick` keep running on an idle link.
  *
+ * Kernel sampling (`sampleAbovePps`): when the sink counts sampled frames (a `SampledSink`,
+ * such as the pipeline), the {@linkcode SamplingRule} checks the rate every 100 ms and the
+ * handle's socket filter passes 1 in N packets above the budget. Frames already in the ring at a
+ * change were sampled at the old rate: they keep it, told apart by their kernel timestamp.
+ *
  * @module
  */
 
 import { CaptureFormatError, CaptureParser, type PacketSink } from "../../core/packet/mod.ts";
+import { type SampledSink, SamplingRule } from "../../core/traffic/mod.ts";
 import { type LiveCaptureOptions, PcapError, PcapHandle } from "../../ffi/mod.ts";
 import type { CaptureSource, RunOptions, SourceStats } from "./source.ts";
 
@@ -27,8 +33,18 @@ const POLL_MS = 50;
 /** `onTick` is called whenever this much wall time passed since the last call (ms). */
 const TICK_MS = 50;
 
-/** Options for {@linkcode LiveSource}: those of the libpcap live handle. */
-export type LiveSourceOptions = LiveCaptureOptions;
+/** Options for {@linkcode LiveSource}: those of the libpcap live handle, and sampling. */
+export interface LiveSourceOptions extends LiveCaptureOptions {
+  /**
+   * Kernel sampling above this many packets per second, keeping user space under it (the
+   * `capture_sample_above_pps` key); 0 or none: every packet, always.
+   */
+  sampleAbovePps?: number;
+  /** Each change of the sampling rate, with the wire rate estimated when it was decided. */
+  onSampling?: (rate: number, wirePps: number) => void;
+  /** Sampling could not be used (the kernel refused the filter): one line, said once. */
+  onWarning?: (message: string) => void;
+}
 
 /** Options for {@linkcode LibpcapFileSource}. */
 export interface LibpcapFileSourceOptions {
@@ -56,13 +72,21 @@ export class LiveSource implements CaptureSource {
   readonly libraryVersion: string;
   readonly #handle: PcapHandle;
   readonly #parser = new CaptureParser();
+  #rule: SamplingRule;
+  readonly #options: LiveSourceOptions;
+  /** Rate changes whose first frame has not been read yet (see {@linkcode RateChanges}). */
+  #changes: RateChanges | null = null;
+  /** The sink's packet count at the last rule update. */
+  #counted = 0;
   #running = false;
   #closed = false;
-  #last: SourceStats = { packets: 0, received: 0, dropped: 0, ifDropped: 0 };
+  #last: SourceStats = { packets: 0, received: 0, dropped: 0, ifDropped: 0, sampleRate: 1 };
 
   /** Opens `options.device` for capture. */
   constructor(options: LiveSourceOptions) {
     this.#handle = PcapHandle.openLive(options);
+    this.#rule = new SamplingRule(options.sampleAbovePps ?? 0);
+    this.#options = options;
     this.name = options.device;
     this.linktype = this.#handle.linktype;
     this.warning = this.#handle.warning;
@@ -80,12 +104,15 @@ export class LiveSource implements CaptureSource {
     this.#running = true;
     const { signal, onTick } = options;
     const handle = this.#handle;
+    const sampled = this.#rule.budget > 0 && isSampled(sink) ? sink : null;
     let lastTick = 0;
     let sliceStart = performance.now();
     try {
       while (!signal?.aborted && !this.#closed) {
         const n = handle.readBatch();
-        if (n > 0) deliver(this.#parser, handle, n, sink);
+        const changes = this.#changes;
+        if (n > 0) deliver(this.#parser, handle, n, changes?.pending ? changes : sink);
+        if (sampled !== null) this.#sample(sampled);
         if (onTick) {
           const now = Date.now();
           if (now - lastTick >= TICK_MS) {
@@ -111,6 +138,36 @@ export class LiveSource implements CaptureSource {
     }
   }
 
+  /** The sampling rate in use: 1 in this many packets is read (1: every packet). */
+  get sampleRate(): number {
+    return this.#handle.sampleRate;
+  }
+
+  /** Changes the kernel's sampling rate when the rule says so, from the packets counted. */
+  #sample(sink: PacketSink & SampledSink): void {
+    const handle = this.#handle;
+    const counted = sink.packets;
+    const rate = this.#rule.update(counted - this.#counted, performance.now() * 1000);
+    this.#counted = counted;
+    if (rate === handle.sampleRate) return;
+    // Kernel timestamps are wall-clock µs; Date.now() has ms steps: the middle of this one.
+    const fromUs = Date.now() * 1000 + 500;
+    try {
+      handle.setSampling(rate);
+    } catch (err) {
+      this.#rule = new SamplingRule(0);
+      this.#options.onWarning?.(
+        `kernel sampling is off: ${
+          err instanceof Error ? err.message : err
+        }; capturing every packet`,
+      );
+      return;
+    }
+    this.#changes ??= new RateChanges(sink);
+    this.#changes.add(fromUs, handle.sampleRate);
+    this.#options.onSampling?.(handle.sampleRate, Math.round(this.#rule.wirePps));
+  }
+
   /** Frames delivered, and the kernel's received / dropped counters. */
   stats(): SourceStats {
     if (!this.#closed) this.#refresh();
@@ -132,6 +189,7 @@ export class LiveSource implements CaptureSource {
       received: k?.received ?? this.#parser.records,
       dropped: k?.dropped ?? 0,
       ifDropped: k?.ifDropped ?? 0,
+      sampleRate: this.#handle.sampleRate,
     };
   }
 }
@@ -195,6 +253,57 @@ export class LibpcapFileSource implements CaptureSource {
     if (this.#closed) return;
     this.#closed = true;
     if (!this.#running) this.#handle.close();
+  }
+}
+
+/** Whether `sink` counts sampled frames (the pipeline, the recorder's tee). */
+function isSampled(sink: PacketSink): sink is PacketSink & SampledSink {
+  return typeof (sink as Partial<SampledSink>).sampling === "function";
+}
+
+/**
+ * Passes frames on after sampling rate changes: each frame stamped before a change was taken at
+ * the rate before it (and is counted so); the first one stamped after it switches the sink to
+ * its rate. Changes wait in order until their first frame arrives.
+ */
+class RateChanges implements PacketSink {
+  /** The changes not reached yet: their times (µs) and rates, oldest first. */
+  readonly #fromUs: number[] = [];
+  readonly #rates: number[] = [];
+  readonly #sink: PacketSink & SampledSink;
+
+  constructor(sink: PacketSink & SampledSink) {
+    this.#sink = sink;
+  }
+
+  /** True while a change waits for its first frame. */
+  get pending(): boolean {
+    return this.#rates.length > 0;
+  }
+
+  /** Frames stamped from `fromUs` on are taken at `rate`. */
+  add(fromUs: number, rate: number): void {
+    this.#fromUs.push(fromUs);
+    this.#rates.push(rate);
+  }
+
+  batch(buf: Uint8Array, start: number, end: number, frames: number): void {
+    this.#sink.batch?.(buf, start, end, frames);
+  }
+
+  packet(
+    buf: Uint8Array,
+    offset: number,
+    capLen: number,
+    wireLen: number,
+    tsUs: number,
+    linktype: number,
+  ): void {
+    while (this.#rates.length > 0 && tsUs >= this.#fromUs[0]) {
+      this.#fromUs.shift();
+      this.#sink.sampling(this.#rates.shift()!);
+    }
+    this.#sink.packet(buf, offset, capLen, wireLen, tsUs, linktype);
   }
 }
 

@@ -7,7 +7,9 @@
  */
 
 export * from "./file_source.ts";
+export * from "./flow_config.ts";
 export * from "./flow_source.ts";
+export * from "./gre_tunnels.ts";
 export * from "./interfaces.ts";
 export * from "./libpcap_source.ts";
 export * from "./source.ts";

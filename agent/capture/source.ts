@@ -17,6 +17,11 @@ export interface SourceStats {
   dropped: number;
   /** Frames dropped by the interface or driver (live only). */
   ifDropped: number;
+  /**
+   * Kernel sampling (live only): 1 in this many packets is read, each frame counting as that
+   * many (1 or none: every packet). `dropped` stays ring overflow, apart from sampling.
+   */
+  sampleRate?: number;
 }
 
 /** Options for {@linkcode CaptureSource.run}. */

@@ -72,6 +72,32 @@ export class Recording {
   }
 }
 
+/** Most rate changes {@linkcode SampleHistory} keeps (older ones count as the oldest kept). */
+const HISTORY = 64;
+
+/** The kernel sampling rates in effect over time, for the frames a capture takes. */
+export class SampleHistory {
+  /** [from µs, rate] pairs, oldest first. */
+  readonly #changes: [number, number][] = [];
+  #rate = 1;
+
+  /** The rate is `rate` from frame time `tsUs` on. */
+  set(rate: number, tsUs: number): void {
+    if (rate === this.#rate) return;
+    this.#changes.push([tsUs, this.#rate]);
+    if (this.#changes.length > HISTORY) this.#changes.shift();
+    this.#rate = rate;
+  }
+
+  /** The largest rate in effect from `fromUs` until now. */
+  maxSince(fromUs: number): number {
+    let max = this.#rate;
+    // Each change records the rate that ended at its time.
+    for (const [untilUs, rate] of this.#changes) if (untilUs >= fromUs && rate > max) max = rate;
+    return max;
+  }
+}
+
 /** An ISO-8601 time of an incident event (`...T12:00:00.123456+00:00`) in µs; NaN when invalid. */
 export function isoToUs(value: unknown): number {
   const m = /^(\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d)(?:\.(\d{1,9}))?(Z|[+-]\d\d:\d\d)$/.exec(

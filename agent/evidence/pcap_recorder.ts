@@ -26,7 +26,7 @@ import {
 import type { Config } from "../../core/config/mod.ts";
 import type { IncidentEvent } from "../../core/detect/mod.ts";
 import { PcapDisk } from "./_pcap_disk.ts";
-import { ChunkPool, errorCause, isoToUs, Recording } from "./_pcap_recording.ts";
+import { ChunkPool, errorCause, isoToUs, Recording, SampleHistory } from "./_pcap_recording.ts";
 import type { PcapFileStats, PcapRecorderStats } from "./pcap_stats.ts";
 
 /** The config keys the recorder reads. */
@@ -73,6 +73,7 @@ export class PcapRecorder {
   #active: Recording[] = [];
   readonly #open = new Map<string, Recording>();
   readonly #recent: PcapFileStats[] = [];
+  readonly #sampling = new SampleHistory();
   #linktype = -1;
   #timer: ReturnType<typeof setInterval> | null = null;
   readonly #onWarning: (message: string) => void;
@@ -150,6 +151,12 @@ export class PcapRecorder {
     }
   }
 
+  /** Kernel sampling's rate from frame time `tsUs` on: each capture says the largest it holds. */
+  sampling(rate: number, tsUs: number): void {
+    this.#sampling.set(rate, tsUs);
+    for (const rec of this.#active) rec.info.sampleRate = Math.max(rec.info.sampleRate, rate);
+  }
+
   /** An incident event: "open" starts a capture, "resolve" finishes it, "update" is ignored. */
   incident(event: IncidentEvent): void {
     if (event.event === "open") this.#start(event);
@@ -207,7 +214,9 @@ export class PcapRecorder {
         throw new Error(`incident ${id}: no frames or times to start a capture`);
       }
       // (An outbound finding records every frame, as the interface does.)
-      if (event.target !== "interface" && event.direction !== "outbound") {
+      // (So does a prefix's, in mirror mode: its frames are every address's of the prefix.)
+      const prefix = String(event.target).includes("/");
+      if (event.target !== "interface" && event.direction !== "outbound" && !prefix) {
         target = parseAddress(String(event.target));
       }
     } catch (err) {
@@ -223,6 +232,7 @@ export class PcapRecorder {
       bytes: 0,
       dropped: 0,
       endedBy: null,
+      sampleRate: this.#sampling.maxSince(startedUs - cfg.pcap_pre_seconds * 1e6),
     };
     const rec = new Recording(
       info,
@@ -237,7 +247,8 @@ export class PcapRecorder {
     rec.pending = header.length;
     this.#open.set(id, rec);
     this.#active.push(rec);
-    this.#remember(info);
+    this.#recent.push(info);
+    if (this.#recent.length > RECENT) this.#recent.shift();
     this.#stats.files++;
     this.#fromRing(rec, startedUs - cfg.pcap_pre_seconds * 1e6, startedUs);
     if (rec.info.packets >= cfg.pcap_max_packets) this.#end(rec, "pcap_max_packets");
@@ -417,14 +428,7 @@ export class PcapRecorder {
   }
 
   #busyPaths(): Set<string> {
-    const paths = new Set<string>();
-    for (const r of this.#open.values()) paths.add(r.info.path);
-    return paths;
-  }
-
-  #remember(info: PcapFileStats): void {
-    this.#recent.push(info);
-    if (this.#recent.length > RECENT) this.#recent.shift();
+    return new Set([...this.#open.values()].map((r) => r.info.path));
   }
 
   /** Counts a failure; one of a capture (at `path`) is also said, once per cause. */

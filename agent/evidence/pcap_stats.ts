@@ -21,6 +21,12 @@ export interface PcapFileStats {
   dropped: number;
   /** Why it stopped ("resolve", "pcap_max_packets", "pcap_max_seconds", "stopped: ..."), or null. */
   endedBy: string | null;
+  /**
+   * Kernel sampling: the largest rate in effect while its frames were captured (1 in N packets
+   * is in the file; 1: every packet). Classic pcap has no place for it: the file holds the
+   * sampled frames as they came, and this says so.
+   */
+  sampleRate: number;
 }
 
 /** Counters of a {@linkcode PcapRecorder}. */

@@ -7,11 +7,11 @@
  */
 
 import type { PacketSink } from "../../core/packet/mod.ts";
-import { isPacketTime, type Pipeline } from "../../core/traffic/mod.ts";
+import { isPacketTime, type Pipeline, type SampledSink } from "../../core/traffic/mod.ts";
 import type { PcapRecorder } from "./pcap_recorder.ts";
 
 /** Feeds each frame to a pipeline, then to a PCAP recorder. */
-export class RecordingSink implements PacketSink {
+export class RecordingSink implements PacketSink, SampledSink {
   readonly #pipeline: Pipeline;
   readonly #recorder: PcapRecorder;
 
@@ -24,6 +24,17 @@ export class RecordingSink implements PacketSink {
   /** A batch of frames announced by the source: the recorder may copy it in one block. */
   batch(buf: Uint8Array, start: number, end: number, frames: number): void {
     this.#recorder.batch(buf, start, end, frames);
+  }
+
+  /** Packets the pipeline counted so far (each frame times its sampling rate). */
+  get packets(): number {
+    return this.#pipeline.packets;
+  }
+
+  /** Kernel sampling's rate for the frames to come: counted by it, and said by the captures. */
+  sampling(rate: number): void {
+    this.#pipeline.sampling(rate);
+    this.#recorder.sampling(this.#pipeline.sampleRate, this.#pipeline.lastTsUs);
   }
 
   /** One frame: counted and detected, then recorded (not when its time cannot be a date). */

@@ -6,7 +6,7 @@
  * @module
  */
 
-import { isV6, type MitigationAction } from "../../core/mitigate/mod.ts";
+import { isV6, type MitigationAction, sysctlPath } from "../../core/mitigate/mod.ts";
 import type { FirewallBackend } from "./firewall.ts";
 
 /** Where the SYN cookies switch lives (per network namespace). */
@@ -89,11 +89,15 @@ export class Enforcer {
   /** The sysctl's value before this process first changed it (null: never changed). */
   #syncookiesBefore: string | null = null;
 
-  /** `syncookies` is the sysctl file (a test may point elsewhere). */
+  /** Each kernel setting's value before this process first changed it. */
+  readonly #sysctlBefore = new Map<string, { before: string; wrote: string }>();
+
+  /** `syncookies` is the sysctl file, `procSys` the root of the others (tests may point elsewhere). */
   constructor(
     readonly backend: FirewallBackend,
     readonly cloudflare: CloudflareClient | null,
     readonly syncookies: string = SYNCOOKIES_PATH,
+    readonly procSys: string = "/proc/sys",
   ) {}
 
   /** Carries out `action`; returns what its undo needs (rule id, previous value) or null. */
@@ -104,6 +108,19 @@ export class Enforcer {
       // Remembered before the write: even an action whose record fails later is put back.
       if (previous !== "1") this.#syncookiesBefore ??= previous;
       await Deno.writeTextFile(this.syncookies, "1\n");
+      return previous;
+    }
+    if (action.type === "sysctl") {
+      const path = sysctlPath(action.key, this.procSys);
+      const previous = (await Deno.readTextFile(path)).trim();
+      if (!/^[0-9]{1,9}$/.test(previous)) {
+        throw new Error(`unexpected ${action.key} value ${previous}`);
+      }
+      const wrote = String(action.value);
+      if (!this.#sysctlBefore.has(action.key)) {
+        this.#sysctlBefore.set(action.key, { before: previous, wrote });
+      }
+      await Deno.writeTextFile(path, `${wrote}\n`);
       return previous;
     }
     if (action.type === "cloudflare_rule") {
@@ -119,6 +136,20 @@ export class Enforcer {
    * still holds the agent's value); returns a note of what was restored, or null.
    */
   async restore(): Promise<string | null> {
+    const notes: string[] = [];
+    for (const [key, { before, wrote }] of this.#sysctlBefore) {
+      const path = sysctlPath(key, this.procSys);
+      if ((await Deno.readTextFile(path)).trim() !== wrote) continue; // changed since
+      await Deno.writeTextFile(path, `${before}\n`);
+      notes.push(`${key} restored to ${before}`);
+    }
+    this.#sysctlBefore.clear();
+    const cookies = await this.#restoreSyncookies();
+    if (cookies !== null) notes.push(cookies);
+    return notes.length > 0 ? notes.join("; ") : null;
+  }
+
+  async #restoreSyncookies(): Promise<string | null> {
     const before = this.#syncookiesBefore;
     if (before === null) return null;
     this.#syncookiesBefore = null;
@@ -136,6 +167,14 @@ export class Enforcer {
         : this.#syncookiesBefore ?? "1";
       await Deno.writeTextFile(this.syncookies, `${previous}\n`);
       if (previous === this.#syncookiesBefore) this.#syncookiesBefore = null;
+      return;
+    }
+    if (action.type === "sysctl") {
+      if (detail === null || !/^[0-9]{1,9}$/.test(detail)) return;
+      await Deno.writeTextFile(sysctlPath(action.key, this.procSys), `${detail}\n`);
+      if (this.#sysctlBefore.get(action.key)?.before === detail) {
+        this.#sysctlBefore.delete(action.key);
+      }
       return;
     }
     if (action.type === "cloudflare_rule") {

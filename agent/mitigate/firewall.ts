@@ -8,14 +8,18 @@
  */
 
 import {
+  actionKey,
+  fnv1a,
   IPSET_PREFIX,
   IPT_CHAIN,
   IPT_KEEP_PREFIX,
   iptablesKeepPlan,
   iptablesPlans,
   isNftAction,
+  isServerObject,
   type MitigationAction,
   NFT_INTERVAL_SETS,
+  NFT_TABLE,
   nftApplyScript,
   nftCoveredScript,
   nftDeleteScript,
@@ -24,11 +28,22 @@ import {
   type NftPresent,
   nftProtectScript,
   nftResetScript,
+  nftServerChainScript,
+  nftServerRuleApplyScript,
+  nftServerRuleUndoScript,
+  nftServerSetScript,
+  nftServerSetUndoScript,
+  nftSetElementScript,
+  nftSetElementUndoScript,
   nftTable,
   nftUndoScript,
   NO_PROTECTED_FLOWS,
   parseNftSetElements,
+  parseServerChain,
   type ProtectedFlows,
+  SERVER_HOOK_CHAINS,
+  type ServerRule,
+  serverSetName,
   SHARED_SOURCE_SETS,
   sharedSourceRule,
 } from "../../core/mitigate/mod.ts";
@@ -89,7 +104,8 @@ class NftBackend implements FirewallBackend {
   }
 
   async apply(actions: readonly MitigationAction[]): Promise<void> {
-    const own = actions.filter(isNftAction);
+    for (const a of actions) if (isServerObject(a)) await this.#object(a, false);
+    const own = actions.filter((a) => isNftAction(a) && !isServerObject(a));
     const inSets = await listed(nftIntervalSetsOf(own));
     const now = present(inSets);
     // Narrower elements the new ones cover go first, in a transaction of their own (nft checks
@@ -107,8 +123,41 @@ class NftBackend implements FirewallBackend {
     }
   }
 
+  /** Adds (or renews) or removes a server rule, set or set element. */
+  async #object(a: MitigationAction, undo: boolean): Promise<void> {
+    if (a.type === "server_rule") return await this.#rule(a, undo);
+    let script = "";
+    if (a.type === "server_set") {
+      script = undo ? nftServerSetUndoScript(NFT_TABLE, a) : nftServerSetScript(NFT_TABLE, a);
+    } else if (a.type === "set_element") {
+      script = undo ? nftSetElementUndoScript(NFT_TABLE, a) : nftSetElementScript(NFT_TABLE, a);
+      if (undo && !await ok(["nft", "list", "set", "inet", "ftagent", serverSetName(a.set)])) {
+        return; // the set is gone, and its elements with it
+      }
+    }
+    if (script !== "") await runTool(["nft", "-f", "-"], script);
+  }
+
+  /** Adds (or renews) or removes a server rule in its hook's chain (made when missing). */
+  async #rule(r: ServerRule, undo: boolean): Promise<void> {
+    const chain = SERVER_HOOK_CHAINS[r.hook].chain;
+    const list = () => runTool(["nft", "-a", "list", "chain", "inet", "ftagent", chain]);
+    let text = await list().catch(() => null);
+    if (text === null && !undo) {
+      await runTool(["nft", "-f", "-"], nftServerChainScript(NFT_TABLE, r.hook));
+      text = await list();
+    }
+    const listing = parseServerChain(text ?? "");
+    const hash = fnv1a(actionKey(r));
+    const script = undo
+      ? nftServerRuleUndoScript(NFT_TABLE, r, hash, listing)
+      : nftServerRuleApplyScript(NFT_TABLE, r, hash, listing);
+    await runTool(["nft", "-f", "-"], script);
+  }
+
   async undo(actions: readonly MitigationAction[]): Promise<void> {
-    const own = actions.filter(isNftAction);
+    for (const a of actions.toReversed()) if (isServerObject(a)) await this.#object(a, true);
+    const own = actions.filter((a) => isNftAction(a) && !isServerObject(a));
     const script = nftUndoScript(own, present(await listed(nftIntervalSetsOf(own))));
     if (script !== "") await runTool(["nft", "-f", "-"], script);
   }
@@ -158,12 +207,20 @@ function foreignObjects(json: string): string[] {
   for (const item of items) {
     const o = item as Record<string, { name?: unknown } | undefined>;
     const chain = o.chain?.name;
-    if (typeof chain === "string" && !/^(prerouting|keep|rl_[0-9a-f]{8})$/.test(chain)) {
+    if (
+      typeof chain === "string" &&
+      !/^(prerouting|keep|cmd_pre|cmd_in|cmd_fwd|(rl|s)_[0-9a-f]{8})$/.test(chain)
+    ) {
       out.push(`chain ${chain}`);
     }
     for (const kind of ["set", "map"]) {
       const name = o[kind]?.name;
-      if (typeof name === "string" && !OWN_SETS.includes(name)) out.push(`${kind} ${name}`);
+      if (
+        typeof name === "string" && !OWN_SETS.includes(name) &&
+        !/^([gm]_[0-9a-f]{8}|x_[A-Za-z0-9_]{1,24})$/.test(name)
+      ) {
+        out.push(`${kind} ${name}`);
+      }
     }
   }
   return out;
@@ -271,6 +328,11 @@ class IptablesBackend implements FirewallBackend {
   }
 
   async apply(actions: readonly MitigationAction[]): Promise<void> {
+    if (actions.some(isServerObject)) {
+      throw new Error(
+        "this rule needs mitigation.backend nftables (the iptables backend has fixed sets only)",
+      );
+    }
     for (const action of actions) {
       for (const p of iptablesPlans(action)) {
         if (!p.shared) {

@@ -63,6 +63,11 @@ export class Mitigation {
     return this.#mitigator.handle(event);
   }
 
+  /** Adds a network that may never be blocked (the server's GRE whitelist); false if invalid. */
+  allow(cidr: string, why: string): boolean {
+    return this.#mitigator.allow(cidr, why);
+  }
+
   /** A server command (the reporter's `onCommand`); never throws. */
   command(command: unknown): Promise<CommandOutcome> {
     return this.#mitigator.command(command);

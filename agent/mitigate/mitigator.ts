@@ -20,7 +20,6 @@ import {
   type MitigationAction,
   nftCovers,
   NO_PROTECTED_FLOWS,
-  parseServerCommand,
   planMitigation,
   type ProtectedFlows,
   protectedRefusal,
@@ -30,6 +29,7 @@ import type { IncidentEvent } from "../../core/detect/mod.ts";
 import type { MitigationSettings } from "../../core/config/mod.ts";
 import type { ActionRecord } from "../state/mod.ts";
 import type { CommandOutcome, MitigatorOptions } from "./mitigator_types.ts";
+import { runCommand } from "./_command_runner.ts";
 
 /** Applies, records and undoes mitigation actions. */
 export class Mitigator {
@@ -107,44 +107,48 @@ export class Mitigator {
     });
   }
 
-  /** Runs one server command (parse, caps, apply); never throws. */
+  /** Adds a network that may never be blocked (the server's GRE whitelist); false if invalid. */
+  allow(cidr: string, why: string): boolean {
+    return this.#o.allowlist.add(cidr, why);
+  }
+
+  /** Runs one server command (all its steps or none), never throws; see _command_runner.ts. */
   command(command: unknown): Promise<CommandOutcome> {
     return this.#serial(async (): Promise<CommandOutcome> => {
-      let parsed = parseServerCommand(command, {
-        ttlS: this.#o.settings.ttl_seconds,
-        allowlist: this.#o.allowlist,
-      });
-      const incident = `command:${parsed.id ?? "?"}`;
       if (this.#stopped) return { status: "failed", error: "the agent is stopping" };
-      if (parsed.ok) {
-        const why = protectedRefusal(parsed.action, await this.#protection());
-        if (why !== null) parsed = { ok: false, id: parsed.id, reason: why };
-      }
-      if (!parsed.ok) {
-        this.#o.log.warn("mitigation {incident}: refused: {reason}", {
-          incident,
-          reason: parsed.reason,
-        });
-        return { status: "failed", error: parsed.reason };
-      }
-      if (!this.#appliesCommands()) {
-        const why = "mitigation.server_commands is dry_run: not applied";
-        this.#record(incident, parsed.action, "dry_run", why);
-        this.#o.log.info("mitigation {incident}: dry run, would {action}", {
-          incident,
-          action: describeAction(parsed.action),
-        });
-        return { status: "failed", error: why };
-      }
-      if (!this.#tableMade && this.#o.enforcer.backend.handles(parsed.action)) {
-        await this.#o.enforcer.backend.ensure(); // the first pushed command (mode dry_run)
-        this.#tableMade = true;
-      }
-      const ids = this.#admit(incident, [parsed.action], "command");
-      if (ids.length === 0) return { status: "failed", error: "refused by the safety caps" };
-      const error = await this.#applyRow(ids[0]);
-      return error === null ? { status: "applied", error: null } : { status: "failed", error };
+      return await runCommand(command, {
+        o: this.#o,
+        now: this.#now,
+        applies: this.#appliesCommands(),
+        protection: this.#protection,
+        ensureTable: async () => {
+          if (this.#tableMade) return;
+          await this.#o.enforcer.backend.ensure(); // the first pushed command (mode dry_run)
+          this.#tableMade = true;
+        },
+        admitAll: (incident, actions) => this.#admitAll(incident, actions),
+        record: (incident, a, state, why) => void this.#record(incident, a, state, why),
+        applyRow: (id) => this.#applyRow(id),
+        undoRow: (row, why) => this.#undoRow(row, why),
+      });
     });
+  }
+
+  /** Records `actions` as proposed when the caps let all through (ids), else none and why. */
+  #admitAll(incident: string, actions: MitigationAction[]): number[] | string {
+    const capped = capActions(
+      actions,
+      this.#o.store.blockedSources(),
+      this.#o.settings.max_blocked_entries,
+      this.#budget,
+      this.#now(),
+    );
+    if (capped.refused.length > 0) {
+      const why = `refused by the safety caps: ${capped.refused[0].reason}`;
+      for (const a of actions) this.#record(incident, a, "refused", why);
+      return why;
+    }
+    return actions.map((a) => this.#record(incident, a, "proposed", null, "command"));
   }
 
   /** Whether pushed commands are applied (a control plane, `server_commands` "apply"). */
@@ -183,7 +187,8 @@ export class Mitigator {
   /** Undoes actions whose time-to-live has passed. */
   sweep(): Promise<void> {
     return this.#serial(async () => {
-      for (const row of this.#o.store.active(this.#now())) await this.#undoRow(row, "expired");
+      const rows = this.#o.store.active(this.#now()).toReversed(); // newest first, as at stop
+      for (const row of rows) await this.#undoRow(row, "expired");
     });
   }
 
@@ -194,7 +199,8 @@ export class Mitigator {
   stop(): Promise<void> {
     this.#stopped = true;
     return this.#serial(async () => {
-      const rows = this.#o.store.active();
+      // Newest first: a rule goes before the set it uses.
+      const rows = this.#o.store.active().toReversed();
       for (const row of rows) await this.#undoRow(row, "agent stopped");
       const backend = this.#o.enforcer.backend.name;
       if (rows.length > 0 || this.#tableMade) {

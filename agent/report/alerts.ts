@@ -82,6 +82,7 @@ export class Alerts {
       host: this.#host,
       interface: this.#interface,
       pcapPath: this.#pcapDir === null ? null : `${this.#pcapDir}/${event.id}.pcap`,
+      reportBaseUrl: this.#alerts.report_base_url,
     });
     for (const kind of this.#kinds) {
       if (!this.#alerts[kind]!.events.includes(event.event)) continue;

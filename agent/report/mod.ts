@@ -11,6 +11,7 @@ export * from "./capped_body.ts";
 export * from "./connections.ts";
 export * from "./flowtriq_api.ts";
 export * from "./flowtriq_delivery.ts";
+export * from "./incident_report.ts";
 export * from "./pushed_log_path.ts";
 export * from "./remote_control.ts";
 export * from "./reporting.ts";

@@ -20,12 +20,16 @@ import {
   applyRemoteConfig,
   type BreakerState,
   changedKeys,
+  flowActive,
+  type FlowSnapshot,
   heartbeatBody,
   incidentCreateBody,
   incidentResolveBody,
   incidentUpdateBody,
+  type IocPattern,
   MetricsInterval,
   type RemoteConfig,
+  settingText,
 } from "../../core/report/mod.ts";
 import type { Window } from "../../core/traffic/mod.ts";
 import type { PcapRecorder } from "../evidence/mod.ts";
@@ -45,6 +49,7 @@ import {
   unsupportedCommand,
 } from "./remote_control.ts";
 import { type Deliver, Sender, type SenderOptions, type SenderStats } from "./sender.ts";
+import { ServerSwitches } from "./server_switches.ts";
 
 /** What the reporting layer needs of the L7 part (see {@linkcode Reporting.attachL7}). */
 export interface L7Link {
@@ -62,6 +67,8 @@ export interface ReportingStats {
   senders: SenderStats[];
   /** Failed control-plane API calls. */
   apiErrors: number;
+  /** When the server suspended this node (ISO-8601), or null. */
+  suspendedSince: string | null;
 }
 
 /** What a {@linkcode Reporting} needs. */
@@ -80,10 +87,22 @@ export interface ReportingOptions {
   recorder?: PcapRecorder | null;
   /** Runs server commands (default: every command fails with "not supported"). */
   onCommand?: CommandHandler;
+  /** The server's `force_update` turned true (gets the local config: `auto_update`, `state_dir`). */
+  onForceUpdate?: (local: Config) => void;
   /** Sender tuning (tests). */
   sender?: SenderOptions;
   /** Command batching and pushed log folders (tests). */
   remote?: Pick<RemoteControlOptions, "maxCommands" | "moreCommandsGapMs" | "logDirs">;
+  /** The flow collector, when the agent collects flows (the heartbeat's `flow_active`). */
+  flow?: { flowSnapshot(): FlowSnapshot } | null;
+  /** Whether GRE is stripped for detection (the heartbeat's `gre_dedup_enabled`). */
+  greDedup?: () => boolean;
+  /** Payloads sampled by the payload inspector since the start (the heartbeat's `pkt_samples_count`). */
+  pktSamples?: () => number;
+  /** A merged config whose `flow_*` keys changed (server `flow` block or reload). */
+  onFlowConfig?: (merged: Config) => void;
+  /** The server's `ioc_patterns` (every config response; none listed: an empty list). */
+  onIocPatterns?: (patterns: IocPattern[]) => void;
 }
 
 /** Time {@linkcode Reporting.stop} gives the senders to empty their lanes (ms). */
@@ -110,6 +129,8 @@ export class Reporting {
   readonly #pcapOpen = new Set<string>();
   readonly #metrics = new MetricsInterval();
   #lastSrcCount = 0;
+  /** The server's suspension, the `ip_blocklist` and the `gre_mode` in force. */
+  readonly switches: ServerSwitches;
 
   /** Starts the outbox, and with an account the control-plane reporting. */
   constructor(opts: ReportingOptions) {
@@ -117,6 +138,8 @@ export class Reporting {
     this.#log = opts.log;
     this.#local = opts.config;
     this.#applied = opts.config;
+    this.switches = new ServerSwitches(opts.log);
+    void this.switches.configure(opts.config);
     this.outbox = new Outbox(opts.db, { maxItems: opts.config.outbox_max_items });
     const c = opts.config;
     if (c.api_key === "" || c.node_uuid === "") return;
@@ -133,17 +156,19 @@ export class Reporting {
     const control = new RemoteControl({
       api,
       outbox: this.outbox,
-      onCommand: opts.onCommand ?? unsupportedCommand,
+      onCommand: this.switches.guard(opts.onCommand ?? unsupportedCommand),
       onConfig: (config) => {
-        if (config.suspended === true && this.#remote.suspended !== true) {
-          this.#warn("the server says this node is suspended");
+        this.switches.config(config, Date.now());
+        if (config.force_update === true && this.#remote.force_update !== true) {
+          opts.onForceUpdate?.(this.#local);
         }
         this.#remote = config;
         this.#apply();
+        opts.onIocPatterns?.(config.ioc_patterns ?? []);
       },
       warn: (m) => this.#warn(m),
       info: (m) => this.#info(m),
-      attackOpen: () => this.#open.size > 0,
+      attackOpen: () => this.#open.size > 0 || this.switches.openUnreported > 0,
       ...(c.l7_remote_log_dirs.length > 0 ? { logDirs: c.l7_remote_log_dirs } : {}),
       ...opts.remote,
     });
@@ -215,6 +240,7 @@ export class Reporting {
       outbox: this.outbox.stats(),
       senders: [...this.#senders.values()].map((s) => s.stats()),
       apiErrors: this.#api?.errors ?? 0,
+      suspendedSince: this.switches.suspendedSince,
     };
   }
 
@@ -225,6 +251,9 @@ export class Reporting {
    */
   incident(event: IncidentEvent): void {
     if (this.#api === null || event.direction === "outbound") return;
+    if (!this.switches.reports(event)) { // suspended: no report, but a config fetch
+      return void (event.event === "open" && this.#control!.fetchNow());
+    }
     const id = String(event.id);
     const eventUs = Date.parse(String(event.detected_at)) * 1000 || Date.now() * 1000;
     if (event.event === "open") {
@@ -285,11 +314,20 @@ export class Reporting {
     if (this.#api === null) {
       this.#applied = local;
       this.#link?.configure(local);
+      void this.switches.configure(local);
       return;
     }
+    const before = this.#applied;
     this.#applied = applyRemoteConfig(local, this.#remote);
+    void this.switches.configure(this.#applied);
     this.#opts.detector?.configure(this.#applied);
     this.#link?.configure(this.#applied);
+    this.#flowChanged(changedKeys(before, this.#applied));
+  }
+
+  /** Hands the merged config on when a `flow_*` key is among `changed`. */
+  #flowChanged(changed: string[]): void {
+    if (changed.some((k) => k.startsWith("flow_"))) this.#opts.onFlowConfig?.(this.#applied);
   }
 
   /** PCAP capture on or off (the local config, overridden by the server's `pcap_enabled`). */
@@ -318,14 +356,16 @@ export class Reporting {
     const next = applyRemoteConfig(this.#local, this.#remote);
     const changed = changedKeys(this.#applied, next);
     this.#applied = next;
+    void this.switches.configure(next);
     if (changed.length === 0) return;
     this.#opts.detector?.configure(next);
     this.#link?.configure(next);
     this.#info(
       `config from the server applied: ${
-        changed.map((k) => `${k}=${JSON.stringify(next[k as keyof Config])}`).join(", ")
+        changed.map((k) => `${k}=${settingText(next[k as keyof Config])}`).join(", ")
       }`,
     );
+    this.#flowChanged(changed);
   }
 
   #heartbeat(): void {
@@ -346,7 +386,10 @@ export class Reporting {
         circuitBreaker: this.#breakerState(nowMs),
         retryQueueSize: out.depth,
         pcapActive: this.#applied.pcap_enabled && (recorder?.stats().recording ?? 0) > 0,
+        flowActive: flowActive(this.#opts.flow?.flowSnapshot(), nowMs),
+        greDedup: this.#opts.greDedup?.() ?? false,
         srcIpCount: this.#lastSrcCount,
+        pktSamples: this.#opts.pktSamples?.() ?? 0,
         dropped: out.dropped,
         l7: this.#link?.status(),
       }),
@@ -362,6 +405,7 @@ export class Reporting {
 
   async #report(): Promise<void> {
     const nowMs = Date.now();
+    if (this.switches.suspended) return void this.#metrics.take(0, 0); // nothing sent
     const iface = this.#opts.detector?.status().find((t) => t.target === "interface");
     const body = this.#metrics.take(await establishedConnections(), iface?.thresholds.pps ?? 0);
     this.#enqueue("metrics", `metrics:${nowMs}`, nowMs * 1000, {

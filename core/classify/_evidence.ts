@@ -32,7 +32,9 @@ const SHARE_VECTORS: readonly (readonly [string, number])[] = [
   ["tcp_anomalous", Vector.TCP_ANOMALOUS],
   ["udp_amp", Vector.UDP_AMP],
   ["dns_query", Vector.DNS_QUERY],
+  ["quic", Vector.UDP_QUIC],
   ["icmp_echo", Vector.ICMP_ECHO],
+  ["icmp_oversized", Vector.ICMP_OVERSIZED],
   ["small", Vector.SMALL],
   ["large", Vector.LARGE],
 ];

@@ -4,6 +4,9 @@ import type { AttackFamily, TrafficProfile } from "./classifier.ts";
 import {
   ABORTED_SHARE,
   ECHO_SHARE,
+  OVERSIZED_SHARE,
+  QUIC_ANSWERED,
+  QUIC_ONE_FLOW,
   RANDOM_NAMES_MIN_QUERIES,
   RANDOM_NAMES_SHARE,
   SERVICE_SHARE,
@@ -11,7 +14,7 @@ import {
   SESSION_SOURCES_PER_PACKET,
   SMALL_PACKET_BYTES,
 } from "./_thresholds.ts";
-import { AMPLIFICATION_SERVICES, Vector } from "../packet/mod.ts";
+import { AMPLIFICATION_SERVICES, QUIC_PORT, Vector } from "../packet/mod.ts";
 
 /** Protocol class of a part (as in WindowStats.protocols). */
 export type ProtocolClass = "tcp" | "udp" | "icmp" | "gre" | "other";
@@ -187,7 +190,8 @@ export function breakDown(profile: TrafficProfile): Breakdown {
   const laterTcp = Math.max(0, tcp - tcpPorted);
   const laterAll = v[Vector.FRAG_NON_FIRST];
   // UDP packets counted with a port (amplification, queries) cannot be later fragments.
-  const udpUnknown = Math.max(0, udp - v[Vector.UDP_AMP] - v[Vector.DNS_QUERY]);
+  const quic = v[Vector.UDP_QUIC];
+  const udpUnknown = Math.max(0, udp - v[Vector.UDP_AMP] - v[Vector.DNS_QUERY] - quic);
   const laterUdp = Math.min(udpUnknown, Math.max(0, laterAll - laterTcp));
   const laterRest = Math.max(0, laterAll - laterTcp - laterUdp);
   addClass("tcp", tcp, tcpSpecs, fragmentOnly("ip_fragment_flood", "TCP later fragments"));
@@ -205,22 +209,39 @@ export function breakDown(profile: TrafficProfile): Breakdown {
   addClass("udp", udp, [
     [ampSpec(services, amp), amp],
     [dnsQuerySpec(profile), dnsQueries],
+    [QUIC_SPEC, quic],
     [
       { key: "udp", family: "udp_flood", subtype: generic, label: "UDP", name: "udp_flood" },
       Math
-        .max(0, udpPorted - amp - dnsQueries),
+        .max(0, udpPorted - amp - dnsQueries - quic),
     ],
   ], fragmentOnly("udp_fragment_flood", "UDP later fragments"));
 
   const icmp = v[Vector.ICMP];
   const icmpHeaders = Math.max(0, icmp - laterRest);
   const echo = icmpHeaders > 0 && v[Vector.ICMP_ECHO] >= ECHO_SHARE * icmpHeaders;
-  addClass("icmp", icmp, [[{
-    key: "icmp",
-    family: "icmp_flood",
-    subtype: echo ? "ping_flood" : "icmp_flood",
-    label: echo ? "ICMP echo requests" : "ICMP",
-  }, icmp]], fragmentOnly("ip_fragment_flood", "ICMP"));
+  const oversized = v[Vector.ICMP_OVERSIZED];
+  addClass(
+    "icmp",
+    icmp,
+    [[
+      oversized > 0 && oversized >= OVERSIZED_SHARE * icmp
+        ? {
+          key: "icmp",
+          family: "icmp_flood",
+          subtype: "ping_of_death",
+          label: `ICMP fragments breaking reassembly (${oversized} oversized or overlapping)`,
+        }
+        : {
+          key: "icmp",
+          family: "icmp_flood",
+          subtype: echo ? "ping_flood" : "icmp_flood",
+          label: echo ? "ICMP echo requests" : "ICMP",
+        },
+      icmp,
+    ]],
+    fragmentOnly("ip_fragment_flood", "ICMP"),
+  );
   addClass("gre", v[Vector.GRE], [[{
     key: "gre",
     family: "protocol_flood",
@@ -236,8 +257,10 @@ export function breakDown(profile: TrafficProfile): Breakdown {
     Math.min(ack, pshAck) >= SESSION_MIX * (ack + pshAck) &&
     (!stats || stats.src_count <= SESSION_SOURCES_PER_PACKET * tcp);
   const background = { packets: 0, bytes: 0 };
+  const quicFlow = quic > 0 && oneQuicFlow(stats, quic / packets);
   const attack = raw.filter((r) => {
-    if (!session || r.protocol !== "tcp" || !SESSION_KEYS.has(r.spec.key)) return true;
+    const flow = quicFlow && r.spec.key === "quic";
+    if (!flow && (!session || r.protocol !== "tcp" || !SESSION_KEYS.has(r.spec.key))) return true;
     background.packets += r.packets;
     background.bytes += r.bytes;
     return false;
@@ -268,6 +291,35 @@ export function breakDown(profile: TrafficProfile): Breakdown {
     services,
     laterFragments: { tcp: laterTcp, udp: laterUdp, rest: laterRest },
   };
+}
+
+/** UDP from or to port 443, when not one established QUIC flow (see `oneQuicFlow`). */
+const QUIC_SPEC: Spec = {
+  key: "quic",
+  family: "udp_flood",
+  subtype: "quic_flood",
+  label: "UDP from or to port 443 (QUIC)",
+};
+
+/**
+ * One established QUIC flow (a download, a call): its two ends (the two busiest sources) carry
+ * at least QUIC_ONE_FLOW of the datagrams (`share` of the span's packets), and it goes both
+ * ways: the protected addresses sent back at least QUIC_ANSWERED as many packets (a receiver
+ * acknowledges every few datagrams; nobody answers a flood), or, when the direction is not
+ * known (nothing counted outbound), port 443 is both a source and a destination port of at
+ * least that share. A flood to 443 comes from random source ports, a reflected one goes to
+ * random destination ports.
+ */
+function oneQuicFlow(stats: TrafficProfile["stats"], share: number): boolean {
+  if (!stats) return false;
+  const [a, b] = stats.top_src_ips;
+  // The statistics may be sampled: the datagrams' share of their own packets.
+  const quic = share * stats.packets;
+  if (!a || !(quic > 0) || a.count + (b?.count ?? 0) < QUIC_ONE_FLOW * quic) return false;
+  if (stats.outbound.packets > 0) return stats.outbound.packets >= QUIC_ANSWERED * quic;
+  const on443 = (ports: { port: number; count: number }[]) =>
+    ports.find((p) => p.port === QUIC_PORT)?.count ?? 0;
+  return Math.min(on443(stats.top_src_ports), on443(stats.top_dst_ports)) >= QUIC_ANSWERED * quic;
 }
 
 /** max(packet share, byte share); the byte share only when bytes are known. */

@@ -4,6 +4,8 @@
 export const DOMINANT_SHARE = 0.5;
 /** Two or more families each carrying at least this share make a multi-vector attack. */
 export const PART_SHARE = 0.25;
+/** Multi-vector: `multi_<family>` when the heaviest part weighs this times the next family's. */
+export const MAIN_VECTOR_RATIO = 1.5;
 /** A part must also be at least this share of the whole span (background included). */
 export const SPAN_FLOOR = 0.2;
 /** One amplification service is named when it carries this share of the amplified packets. */
@@ -14,6 +16,12 @@ export const FRAGMENT_SHARE = 0.5;
 export const SMALL_PACKET_BYTES = 100;
 /** ICMP is `ping_flood` when echo requests are at least this share of ICMP with a header. */
 export const ECHO_SHARE = 0.5;
+/** ICMP is `ping_of_death` when oversized or overlapping fragments are this share of it. */
+export const OVERSIZED_SHARE = 0.01;
+/** UDP to/from 443 is one QUIC flow when its two busiest sources send this share of it, ... */
+export const QUIC_ONE_FLOW = 0.9;
+/** ... and the protected addresses sent back at least this many packets per datagram. */
+export const QUIC_ANSWERED = 0.05;
 /** Session background: the smaller of pure ACK and PSH+ACK is at least this share of both. */
 export const SESSION_MIX = 0.15;
 /** Session background: sources are at most this many per TCP packet (connections are long). */

@@ -37,8 +37,11 @@
  *    all belong to one family and together weigh >= 50% (a majority), that family is the
  *    attack, with the subtype of its heaviest part (SYN beside SYN-ACK is one syn_flood; the
  *    other part is in `evidence.parts`). If they span two or more families, the attack is
- *    `multi_vector` and its subtype names every part, heaviest first (`syn_flood+udp_flood`,
- *    `syn_flood+dns_amplification`; generic UDP is named `udp_flood`). Otherwise: `unknown`.
+ *    `multi_vector`, its subtype `multi_<family of the heaviest part>` (`multi_syn_flood`,
+ *    `multi_udp_flood`, `multi_dns_flood`, ...) when that part weighs at least 1.5 times the
+ *    heaviest part of another family, else `multi_mixed`; the parts (family, subtype, share)
+ *    are in `evidence.parts`, heaviest first, and the rule names them joined
+ *    (`syn_flood+udp_flood`; generic UDP is named `udp_flood`). Otherwise: `unknown`.
  *    25% is a quarter: a second vector of that size needs its own mitigation and cannot be
  *    noise around a single-vector flood (whose side traffic, like the ICMP unreachables or
  *    RSTs the victim's neighbours provoke, stays well under it in every capture we have).
@@ -46,8 +49,13 @@
  *    500 and 4500 are both isakmp) is named `<service>_amplification` when one service sends
  *    >= 60% of those packets, else `multi_amplification` (several reflector kinds at once,
  *    none a clear majority). DNS amplification and DNS query floods are the dns_flood family,
- *    the others udp_flood. Other UDP is `small_packet_flood` when its mean wire size is <= 100
- *    bytes (payloads of a few dozen bytes: aimed at packet rate), else `volumetric`. DNS
+ *    the others udp_flood. UDP from or to port 443 is its own part, `quic_flood` (udp_flood),
+ *    unless it is one established QUIC flow, set aside as background like TCP sessions: its
+ *    two busiest sources carry >= 90% of it and it goes both ways (the protected addresses
+ *    sent back >= 5% as many packets; direction unknown: port 443 is both a source and a
+ *    destination port of >= 5% of it). Other UDP is `small_packet_flood` when its mean wire
+ *    size is <= 100 bytes (payloads of a few dozen bytes: aimed at packet rate), else
+ *    `volumetric`. DNS
  *    queries are `random_subdomain` ("water torture") when the statistics read at least 50 of
  *    them, at least half the names distinct and at least half under one zone, else
  *    `dns_query_flood`.
@@ -55,10 +63,15 @@
  *    reflected, the attack is a fragment flood (`udp_fragment_flood` for UDP, else
  *    `ip_fragment_flood`): most packets are pieces, which is what the victim must reassemble.
  *    Large amplified responses that fragment stay amplification.
- * 9. **ICMP** is `ping_flood` when echo requests are >= 50% of the ICMP packets with a header,
- *    else `icmp_flood`. **GRE** is protocol_flood/`gre_flood`; other IP protocols are
- *    `ip_proto_<n>_flood` (from {@linkcode TrafficProfile.ipProtocols}) and non-IP frames
- *    `non_ip_flood`. (`http_flood` is the L7 side's family; this L3/L4 classifier never names it.)
+ * 9. **ICMP** is `ping_of_death` when fragments that break reassembly (`ICMP_OVERSIZED`:
+ *    later fragments ending past 65,535 bytes, i.e. offset + length beyond what IP allows, and
+ *    fragments overlapping an earlier one of their datagram) are >= 1% of the ICMP packets (one
+ *    oversized datagram is 45 fragments on a 1500-byte link, one or two past the limit), a
+ *    verdict the fragment rule does not override; else `ping_flood` when echo requests are
+ *    >= 50% of the ICMP packets with a header, else `icmp_flood`. **GRE** is
+ *    protocol_flood/`gre_flood`; other IP protocols are `ip_proto_<n>_flood` (from
+ *    {@linkcode TrafficProfile.ipProtocols}) and non-IP frames `non_ip_flood`. (`http_flood`
+ *    is the L7 side's family; this L3/L4 classifier never names it.)
  *
  * ## Sources (needs the statistics)
  *
@@ -89,6 +102,7 @@ import {
   DOMINANT_SHARE,
   FRAGMENT_SHARE,
   FULL_SAMPLE_PACKETS,
+  MAIN_VECTOR_RATIO,
   PART_SHARE,
   SPAN_FLOOR,
 } from "./_thresholds.ts";
@@ -238,7 +252,8 @@ export function classify(profile: TrafficProfile): Classification {
         : `, dominant service ${bd.services[0].name} >= 0.6 of amplified packets`;
     }
     const fragments = bd.packets > 0 ? v[Vector.FRAGMENTS] / bd.packets : 0;
-    if (fragments >= FRAGMENT_SHARE && !candidates[0].reflection) {
+    const pod = subtype === "ping_of_death"; // its fragments are the attack's own shape
+    if (fragments >= FRAGMENT_SHARE && !candidates[0].reflection && !pod) {
       family = "fragment_flood";
       subtype = candidates[0].protocol === "udp" ? "udp_fragment_flood" : "ip_fragment_flood";
       rule += `, fragments ${round3(fragments)} >= ${FRAGMENT_SHARE} of packets`;
@@ -247,9 +262,11 @@ export function classify(profile: TrafficProfile): Classification {
   } else if (families.length >= 2) {
     main = candidates;
     family = "multi_vector";
-    subtype = [...new Set(candidates.map((p) => p.name))].join("+");
+    subtype = multiSubtype(candidates);
     rule = `${families.length} families with parts >= ${PART_SHARE} of attack traffic: ` +
-      describeWeights(candidates);
+      describeWeights(candidates) + ` (${
+      [...new Set(candidates.map((p) => p.name))].join("+")
+    }; main vector when >= ${MAIN_VECTOR_RATIO}x the next family)`;
     confidence = Math.round(100 * Math.min(1, weight) * sample);
   } else {
     // How much the heaviest part stands out: its weight, but no more than its span share.
@@ -291,6 +308,18 @@ export function classify(profile: TrafficProfile): Classification {
     botnet_detected: sources.botnet,
     evidence,
   };
+}
+
+/**
+ * Subtype of a multi-vector attack: `multi_<family>` of the heaviest part when it weighs at
+ * least MAIN_VECTOR_RATIO times the heaviest part of another family, else `multi_mixed`.
+ */
+function multiSubtype(parts: Part[]): string {
+  const top = parts[0];
+  const next = parts.find((p) => p.family !== top.family);
+  return next && top.weight < MAIN_VECTOR_RATIO * next.weight - 1e-9
+    ? "multi_mixed"
+    : `multi_${top.family}`;
 }
 
 /** 1 at FULL_SAMPLE_PACKETS and above; a third less per factor of ten fewer. */

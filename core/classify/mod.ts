@@ -6,3 +6,4 @@
  */
 
 export * from "./classifier.ts";
+export * from "./ip_blocklist.ts";

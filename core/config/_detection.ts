@@ -11,6 +11,12 @@ import { canonicalCidr, MAX_LOCAL_NETWORKS } from "../packet/mod.ts";
 
 const nonNegative = z.number().finite().nonnegative();
 const seconds = z.number().finite().min(0.1).max(86400);
+/** Most `ip_blocklist` indicators (the server's bound too). */
+const MAX_BLOCKLIST = 50_000;
+const indicator = z.string().refine(
+  (s) => canonicalCidr(s) !== null,
+  "expected an address or CIDR",
+);
 
 /** Validation and defaults of the detection keys. */
 export const DetectionShape = {
@@ -40,6 +46,9 @@ export const DetectionShape = {
     z.string().refine((s) => canonicalCidr(s) !== null, "expected an address or CIDR"),
   ).max(MAX_LOCAL_NETWORKS).default([]),
   detect_outbound: z.boolean().default(false),
+  velocity_detection: z.boolean().default(false),
+  ip_blocklist: z.array(z.union([indicator, z.object({ indicator }).transform((o) => o.indicator)]))
+    .max(MAX_BLOCKLIST).default([]),
 } satisfies z.ZodRawShape;
 
 /** Detection settings, every key present (the defaults in parentheses). */
@@ -103,4 +112,16 @@ export interface DetectionConfig {
    * with target "outbound" and direction "outbound", never mitigated (false).
    */
   detect_outbound: boolean;
+  /**
+   * The ramp trigger (false): an incident also opens when packets/s rise more than 5x the
+   * baseline mean within one second and exceed 2x that mean, even below the floor-based
+   * thresholds. The server's `velocity_detection` overrides it.
+   */
+  velocity_detection: boolean;
+  /**
+   * Known-bad sources (addresses or CIDRs, at most 50,000; `{indicator}` objects too): flagged
+   * in incidents (`threat_intel`) and blocked first by auto-mitigation. The server's
+   * `ip_blocklist` is added to them.
+   */
+  ip_blocklist: string[];
 }

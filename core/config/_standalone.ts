@@ -49,6 +49,11 @@ export interface WebhookAlertConfig {
 export interface AlertsConfig {
   /** Name of this host in messages ("" = the system host name). */
   host_name: string;
+  /**
+   * Public URL the local listener's reports are reachable under (a reverse proxy); alerts link
+   * `<report_base_url>/incidents/<id>/report`. "" = alerts name `ftagent incidents report <id>`.
+   */
+  report_base_url: string;
   /** A Slack incoming webhook. */
   slack?: ChatAlertConfig;
   /** A Discord webhook. */
@@ -65,6 +70,8 @@ const chat = z.strictObject({ webhook_url: url, events });
 
 const AlertsSchema = z.strictObject({
   host_name: z.string().default(""),
+  report_base_url: z.union([z.literal(""), url.regex(/^https?:\/\//i, "an http(s) URL")])
+    .default("").transform((u) => u.replace(/\/+$/, "")),
   slack: chat.optional(),
   discord: chat.optional(),
   teams: chat.optional(),
@@ -82,7 +89,9 @@ export const StandaloneShape = {
   incident_retention_days: z.number().finite().positive().max(36500).default(90),
   metrics_port: z.number().int().min(0).max(65535)
     .refine((p) => p !== 9100, "9100 belongs to node_exporter").default(9847),
-  alerts: AlertsSchema.default({ host_name: "" }),
+  metrics_address: z.union([z.ipv4(), z.ipv6()]).default("127.0.0.1"),
+  dashboard_token: z.string().regex(/^[\x21-\x7e]*$/, "printable ASCII, no spaces").default(""),
+  alerts: AlertsSchema.default({ host_name: "", report_base_url: "" }),
 } satisfies z.ZodRawShape;
 
 /** The standalone keys, every key present (must match {@linkcode StandaloneShape}). */
@@ -91,6 +100,10 @@ export interface StandaloneConfig {
   incident_retention_days: number;
   /** Port of the local metrics endpoint on 127.0.0.1 (0 = off; never 9100, node_exporter's). */
   metrics_port: number;
+  /** Address the endpoint binds (default 127.0.0.1; another needs `dashboard_token`). */
+  metrics_address: string;
+  /** Token the endpoint asks for (`?token=` or `Authorization: Bearer`) off loopback. */
+  dashboard_token: string;
   /** The agent's own alerts (channels left out are off). */
   alerts: AlertsConfig;
 }

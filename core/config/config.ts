@@ -8,7 +8,11 @@
 import { z } from "zod";
 import { type DetectionConfig, DetectionShape } from "./_detection.ts";
 import { type FlowConfig, FlowShape } from "./_flow.ts";
+import { type GreConfig, GreShape } from "./_gre.ts";
 import { type L7Config, L7Shape } from "./_l7.ts";
+import { LEGACY_KEYS, translateLegacyKeys } from "./_legacy.ts";
+import { type MirrorConfig, mirrorConflict, MirrorShape } from "./_mirror.ts";
+import { type PayloadConfig, PayloadShape } from "./_payload.ts";
 import { type MitigationConfig, MitigationShape } from "./_mitigation.ts";
 import { type ReportingConfig, ReportingShape } from "./_reporting.ts";
 
@@ -22,6 +26,7 @@ const ConfigSchema = z.object({
   node_uuid: z.string().default(""),
   api_base: z.string().url().default("https://flowtriq.com/api/v1"),
   interface: z.string().min(1).default("auto"),
+  capture_sample_above_pps: z.number().int().min(0).max(1e9).default(100000),
   pcap_enabled: z.boolean().default(true),
   pcap_dir: z.string().min(1).default("/var/lib/ftagent/pcaps"),
   pcap_max_packets: z.number().int().min(1).default(10000),
@@ -35,15 +40,27 @@ const ConfigSchema = z.object({
   heartbeat_interval: positive.default(30),
   metrics_interval: positive.default(10),
   state_dir: z.string().min(1).default("/var/lib/ftagent"),
+  auto_update: z.boolean().default(false),
   ...ReportingShape,
   ...MitigationShape,
   ...L7Shape,
   ...FlowShape,
+  ...GreShape,
+  ...MirrorShape,
+  ...PayloadShape,
 });
 
 /** The whole validated config, every key present. */
 export interface Config
-  extends DetectionConfig, ReportingConfig, MitigationConfig, L7Config, FlowConfig {
+  extends
+    DetectionConfig,
+    ReportingConfig,
+    MitigationConfig,
+    L7Config,
+    FlowConfig,
+    GreConfig,
+    MirrorConfig,
+    PayloadConfig {
   /** The control plane's API key; empty (default): standalone, nothing is reported. */
   api_key: string;
   /** This node's UUID at the control plane; empty (default): standalone. */
@@ -52,6 +69,12 @@ export interface Config
   api_base: string;
   /** Interface to capture on; `"auto"` (default): the one carrying the default route. */
   interface: string;
+  /**
+   * Above this many packets per second, the kernel passes 1 in N packets (N a power of two
+   * keeping user space under this rate) and every count is scaled by N; 0: never sample.
+   * Default 100000.
+   */
+  capture_sample_above_pps: number;
   /** Keep a packet capture of every incident (default true). */
   pcap_enabled: boolean;
   /** Directory of the incident captures (default `/var/lib/ftagent/pcaps`). */
@@ -78,6 +101,11 @@ export interface Config
   metrics_interval: number;
   /** Directory of the state database and the learned baselines (default `/var/lib/ftagent`). */
   state_dir: string;
+  /**
+   * Let the server's `force_update` update this binary (default false): the agent then asks the
+   * root-run `ftagent-update.service` to run `ftagent --update --requested` (verified release).
+   */
+  auto_update: boolean;
 }
 
 /** Every key the config file may hold. */
@@ -110,22 +138,31 @@ export function parseConfig(data: unknown): ParsedConfig {
   if (typeof data !== "object" || data === null || Array.isArray(data)) {
     throw new ConfigError("the config must be a JSON object");
   }
-  const result = ConfigSchema.safeParse(data);
+  // The Python agent's keys we have no key for: read onto ours, or noted as not supported.
+  const legacy = translateLegacyKeys(data as Record<string, unknown>);
+  if (legacy.error !== null) throw new ConfigError(legacy.error);
+  const input = legacy.data;
+  const result = ConfigSchema.safeParse(input);
   if (!result.success) {
     const issue = result.error.issues[0];
     const key = issue.path.join(".");
     const value = issue.path.reduce<unknown>(
       (v, k) => (v as Record<PropertyKey, unknown>)?.[k as PropertyKey],
-      data,
+      input,
     );
     throw new ConfigError(
       `config key "${key}": ${JSON.stringify(value)} is invalid: ${issue.message}`,
     );
   }
-  const known = new Set(CONFIG_KEYS);
-  const warnings = Object.keys(data)
-    .filter((k) => !known.has(k))
-    .map((k) => `unknown config key "${k}" ignored (a typo?)`);
+  const mirrorProblem = mirrorConflict(result.data);
+  if (mirrorProblem !== null) throw new ConfigError(mirrorProblem);
+  const known = new Set([...CONFIG_KEYS, ...LEGACY_KEYS]);
+  const warnings = [
+    ...legacy.notes,
+    ...Object.keys(input)
+      .filter((k) => !known.has(k))
+      .map((k) => `unknown config key "${k}" ignored (a typo?)`),
+  ];
   return { config: result.data, warnings };
 }
 
@@ -136,7 +173,10 @@ export function defaultConfig(): Config {
 
 export type { DetectionConfig } from "./_detection.ts";
 export type { FlowConfig } from "./_flow.ts";
+export type { GreConfig } from "./_gre.ts";
 export type { L7Config } from "./_l7.ts";
+export type { MirrorConfig, NetworkConfig, NetworkThresholdsConfig } from "./_mirror.ts";
+export type { IocPatternConfig, PayloadConfig } from "./_payload.ts";
 export type {
   ActionSpec,
   MitigationConfig,

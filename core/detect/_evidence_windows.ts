@@ -144,8 +144,8 @@ export class EvidenceWindows {
       scratch.reset(w.start);
       scratch.merge(w);
       scratch.merge(live);
-      return scratch.snapshot(10);
+      return scratch.snapshot(10, true);
     }
-    return w.packets > 0 ? w.snapshot(10) : null;
+    return w.packets > 0 ? w.snapshot(10, true) : null;
   }
 }

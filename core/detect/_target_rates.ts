@@ -15,6 +15,7 @@ import type { Thresholds } from "./thresholds.ts";
 import type { TargetStatus } from "./detector_types.ts";
 import type { NormalMix } from "./_normal_mix.ts";
 import type { TwoWay } from "./_two_way.ts";
+import type { MirrorTargets } from "./_mirror_targets.ts";
 
 /** Vector counter behind each thresholded rate (bps is BYTES x 8). */
 const RATE_VECTORS = [
@@ -71,8 +72,10 @@ const MIX_VECTORS = [
   Vector.UDP_AMP,
   Vector.DNS_QUERY,
   Vector.UDP_PLAIN,
+  Vector.UDP_QUIC,
   Vector.ICMP_ECHO,
   Vector.ICMP_OTHER,
+  Vector.ICMP_OVERSIZED,
   Vector.GRE,
   Vector.OTHER,
   Vector.FRAGMENTS,
@@ -82,8 +85,8 @@ const MIX_VECTORS = [
 const SPREAD_SHARE = 0.005;
 
 /**
- * Rates of the targets: rows `0..capacity-1` of the table are destinations, target `capacity`
- * is the interface. As a {@linkcode TargetTraffic}, it answers for target {@linkcode row}
+ * Rates of the targets: rows `0..capacity-1` of the table are destinations, then in mirror mode
+ * the prefix targets (rows of the mirror's table), and last the interface. As a {@linkcode TargetTraffic}, it answers for target {@linkcode row}
  * against the thresholds in `thresholds`.
  */
 export class TargetRates implements TargetTraffic {
@@ -101,6 +104,9 @@ export class TargetRates implements TargetTraffic {
   /** The normal second of the outbound traffic (its one target). */
   readonly #outNormal: NormalMix;
   readonly #iface: number;
+  /** Address rows; targets from here to the interface are the mirror's prefixes. */
+  readonly #rows: number;
+  readonly #mirror: MirrorTargets | null;
   /** The target's last second minus its normal second (see {@linkcode rise}). */
   readonly #rise = new Float64Array(VECTOR_COUNT);
 
@@ -111,15 +117,18 @@ export class TargetRates implements TargetTraffic {
     machines: readonly IncidentMachine[],
     thresholds: Float64Array,
     normal: NormalMix,
+    mirror: MirrorTargets | null,
   ) {
     this.#table = table;
+    this.#mirror = mirror;
+    this.#rows = table.capacity;
     this.#out = twoWay.out.sums;
     this.#evidence = evidence;
     this.#machines = machines;
     this.#thresholds = thresholds;
     this.#normal = normal;
     this.#outNormal = twoWay.outNormal;
-    this.#iface = table.capacity;
+    this.#iface = table.capacity + (mirror?.count ?? 0);
   }
 
   /** The table rotated: sums the interface's one-second rates again. */
@@ -129,22 +138,26 @@ export class TargetRates implements TargetTraffic {
 
   /** The one-second vector sums of target `i`. */
   sumsOf(i: number): Float64Array {
-    return i === this.#iface
-      ? this.ifaceSums
-      : this.#table.sums.subarray(i * VECTOR_COUNT, (i + 1) * VECTOR_COUNT);
+    if (i === this.#iface) return this.ifaceSums;
+    const sums = i < this.#rows ? this.#table.sums : this.#mirror!.table.sums;
+    const row = i < this.#rows ? i : i - this.#rows;
+    return sums.subarray(row * VECTOR_COUNT, (row + 1) * VECTOR_COUNT);
   }
 
   /** Writes the one-second rates of target `i` ({@linkcode RATE_NAMES} order) to `out`. */
   load(i: number, out: Float64Array): void {
-    const s = i === this.#iface ? this.ifaceSums : this.#table.sums;
-    const base = i === this.#iface ? 0 : i * VECTOR_COUNT;
+    const own = i < this.#rows;
+    const table = own || this.#mirror === null ? this.#table : this.#mirror.table;
+    const s = i === this.#iface ? this.ifaceSums : table.sums;
+    const base = i === this.#iface ? 0 : (own ? i : i - this.#rows) * VECTOR_COUNT;
     for (let k = 0; k < RATES; k++) out[k] = s[base + RATE_VECTORS[k]];
     out[1] *= 8;
   }
 
-  /** `"interface"` or the address of destination `i`. */
+  /** `"interface"`, the address of destination `i`, or the prefix of prefix target `i`. */
   label(i: number): string {
     if (i === this.#iface) return "interface";
+    if (i >= this.#rows) return this.#mirror!.labels[i - this.#rows];
     const k = this.#table.keys;
     return formatAddressWords(k[i * 4], k[i * 4 + 1], k[i * 4 + 2], k[i * 4 + 3]);
   }
@@ -155,16 +168,26 @@ export class TargetRates implements TargetTraffic {
    * or under attack do together (several targets, each with its own incident).
    */
   explainedElsewhere(trigger: number): boolean {
-    if (this.row !== this.#iface) return false;
+    if (this.row < this.#rows) return false;
     const v = RATE_VECTORS[trigger];
-    const half = 0.5 * this.ifaceSums[v];
+    const half = 0.5 * this.#rateOf(this.row, v);
+    // Parts over this target's threshold are over their own (never higher) even before their
+    // machines suspect them. A prefix defers to its addresses; the interface to all targets.
+    const over = this.#thresholds[trigger] / (trigger === 1 ? 8 : 1);
+    const prefix = this.row === this.#iface ? -1 : this.row - this.#rows;
+    const prefixOf = this.#mirror?.prefixOf;
     let watched = 0;
     const table = this.#table;
-    for (let row = 0; row < this.#iface; row++) {
-      if (!table.used[row]) continue;
-      const rate = table.sums[row * VECTOR_COUNT + v];
+    for (let row = 0; row < this.#rows; row++) {
+      if (!table.used[row] || (prefix >= 0 && prefixOf![row] !== prefix)) continue;
+      const rate = Math.max(table.sums[row * VECTOR_COUNT + v], this.#shortRate(row, v));
       if (rate >= half) return true;
-      if (this.#machines[row].busy) watched += rate;
+      if (this.#machines[row].busy || rate >= over) watched += rate;
+    }
+    for (let i = this.#rows; prefix < 0 && i < this.#iface; i++) {
+      const rate = this.#rateOf(i, v);
+      if (rate >= half) return true;
+      if (this.#machines[i].busy || rate >= over) watched += rate;
     }
     return watched >= half;
   }
@@ -312,17 +335,22 @@ export class TargetRates implements TargetTraffic {
     return out;
   }
 
-  /** How the interface's last second is spread over the tracked destinations (null: none). */
-  spread(): Spread | null {
+  /**
+   * How the last second of target `i` (the interface, or a prefix) is spread over the tracked
+   * destinations (in that prefix); null: none.
+   */
+  spread(i: number): Spread | null {
     const table = this.#table;
-    const total = this.ifaceSums[Vector.PACKETS];
+    const total = this.sumsOf(i)[Vector.PACKETS];
+    const prefix = i === this.#iface ? -1 : i - this.#rows;
     if (!(total > 0)) return null;
     const first = new Uint32Array(4);
     const differ = new Uint32Array(4);
     let count = 0, top = 0;
-    for (let row = 0; row < this.#iface; row++) {
+    for (let row = 0; row < this.#rows; row++) {
       const n = table.sums[row * VECTOR_COUNT + Vector.PACKETS];
       if (!table.used[row] || n < SPREAD_SHARE * total) continue;
+      if (prefix >= 0 && this.#mirror!.prefixOf[row] !== prefix) continue;
       for (let w = 0; w < 4; w++) {
         const word = table.keys[row * 4 + w] >>> 0;
         if (count === 0) first[w] = word;
@@ -345,11 +373,22 @@ export class TargetRates implements TargetTraffic {
 
   /** Rate `k` over the last {@linkcode FAST_SLOTS} slots, in multiples of its threshold. */
   shortRatio(k: number): number {
-    const v = RATE_VECTORS[k];
-    const sum = this.row === this.#iface
+    return this.#shortRate(this.row, RATE_VECTORS[k]) * (k === 1 ? 8 : 1) / this.#thresholds[k];
+  }
+
+  /** Vector `v` of target `i` per second over the last {@linkcode FAST_SLOTS} slots. */
+  #shortRate(i: number, v: number): number {
+    const sum = i === this.#iface
       ? this.#table.recentTotal(v, FAST_SLOTS)
-      : this.#table.recent(this.row, v, FAST_SLOTS);
-    return (sum * SLOTS) / FAST_SLOTS * (k === 1 ? 8 : 1) / this.#thresholds[k];
+      : i < this.#rows
+      ? this.#table.recent(i, v, FAST_SLOTS)
+      : this.#mirror!.table.recent(i - this.#rows, v, FAST_SLOTS);
+    return (sum * SLOTS) / FAST_SLOTS;
+  }
+
+  /** Vector `v` of target `i` per second: over the last second, or the last 300 ms if more. */
+  #rateOf(i: number, v: number): number {
+    return Math.max(this.sumsOf(i)[v], this.#shortRate(i, v));
   }
 
   /**

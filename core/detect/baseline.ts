@@ -247,6 +247,16 @@ export class Baseline {
     return this.#count === 0 ? null : this.#newest;
   }
 
+  /** The sample of `metric` for second `tSec` (floored), or null when that second is not held. */
+  sample(metric: number, tSec: number): number | null {
+    checkMetric(metric);
+    const t = Math.floor(tSec);
+    const slot = ((t % this.#cap) + this.#cap) % this.#cap;
+    return this.#count > 0 && this.#times[slot] === t
+      ? this.#ring[slot * BASELINE_METRICS + metric]
+      : null;
+  }
+
   /** Nearest-rank p99 of `metric` over the rolling window (0 when empty). */
   p99(metric: number): number {
     checkMetric(metric);

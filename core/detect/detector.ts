@@ -13,27 +13,29 @@
  */
 
 import { Baseline, BASELINE_METRICS } from "./baseline.ts";
-import type { DetectionConfig } from "../config/mod.ts";
+import type { DetectionConfig, MirrorConfig } from "../config/mod.ts";
 import { type PacketMeta, Vector, VECTOR_COUNT } from "../packet/mod.ts";
-import {
-  Incident,
-  type IncidentEvent,
-  type IncidentEventKind,
-  incidentTrigger,
-  isoTime,
-  RATE_NAMES,
-} from "./incident.ts";
-import { IncidentMachine, MachineState, MachineStep } from "./incident_machine.ts";
-import { deterministicUuid } from "../sketch/mod.ts";
+import { type Incident, isoTime, RATE_NAMES } from "./incident.ts";
+import { IncidentMachine, MachineState } from "./incident_machine.ts";
 import { Thresholds } from "./thresholds.ts";
 import { type PacketAnalyzer, RateTable, SLOT_US, SLOTS, type Window } from "../traffic/mod.ts";
 import { EvidenceWindows } from "./_evidence_windows.ts";
 import { TargetRates } from "./_target_rates.ts";
 import type { DetectorOptions, HeldNotice, TargetStatus } from "./detector_types.ts";
+import type { MirrorSnapshot } from "./detector_types.ts";
 import { TwoWay } from "./_two_way.ts";
 import { NormalMix } from "./_normal_mix.ts";
+import { MirrorTargets } from "./_mirror_targets.ts";
+import { TargetIncidents } from "./_target_incidents.ts";
 
 const RATES = RATE_NAMES.length;
+/** Keys that shape mirror mode's targets (fixed until the next start). */
+const MIRROR_KEYS = [
+  "mirror_mode",
+  "mirror_subnets",
+  "mirror_tracked_destinations",
+  "networks",
+] as const;
 /** Longest packet-time gap (s) filled with idle seconds for the baseline. */
 const MAX_IDLE_FILL_SECONDS = 300;
 
@@ -61,11 +63,8 @@ const MAX_IDLE_FILL_SECONDS = 300;
 export class Detector implements PacketAnalyzer {
   /** The learned interface baseline (save it periodically; restore it at start). */
   readonly baseline: Baseline;
-  /** Events a listener threw on (the detector carried on). */
-  listenerErrors = 0;
 
-  #cfg: DetectionConfig;
-  readonly #onEvent: (event: IncidentEvent) => void;
+  #cfg: DetectionConfig & Partial<MirrorConfig>;
   readonly #onHeld: ((notice: HeldNotice) => void) | null;
   readonly #idSeed: string;
   readonly #table: RateTable;
@@ -73,11 +72,10 @@ export class Detector implements PacketAnalyzer {
   readonly #twoWay: TwoWay;
   readonly #normal: NormalMix;
   readonly #thresholdsOf: Thresholds;
-  /** One machine per tracked row, the interface's last; their incidents and pending counts. */
+  /** One machine per target (address rows, prefixes, the interface last); their incidents. */
   readonly #machines: IncidentMachine[];
+  readonly #book: TargetIncidents;
   readonly #incidents: (Incident | null)[];
-  /** Vector counters of a suspected target since it went over (an incident's from open on). */
-  readonly #pending: Float64Array[];
   readonly #iface: number;
   readonly #evidence: EvidenceWindows;
   /** The evidence windows' per-row sampling countdown (see `EvidenceWindows.countdown`). */
@@ -89,15 +87,21 @@ export class Detector implements PacketAnalyzer {
   readonly #sample = new Float64Array(BASELINE_METRICS);
   /** Each target's rates; what the machine being evaluated asks of its target's traffic. */
   readonly #traffic: TargetRates;
+  /** Mirror mode's prefix targets (targets `#rows` up to the interface); null: a host. */
+  readonly #mirror: MirrorTargets | null;
+  /** Address rows of the table: targets `0..#rows-1`. */
+  readonly #rows: number;
   #slotNo = NaN;
   /** End of the current slot (µs): a packet at or after it moves time on. */
   #slotEndUs = -Infinity;
   #lastTickUs = 0;
 
-  /** Creates a detector with `config` (every key and its meaning: `DetectionConfig`). */
-  constructor(config: DetectionConfig, options: DetectorOptions) {
+  /**
+   * Creates a detector with `config` (every key and its meaning: `DetectionConfig`); with
+   * `mirror_mode`, for the addresses and prefixes of `mirror_subnets` and `networks`.
+   */
+  constructor(config: DetectionConfig & Partial<MirrorConfig>, options: DetectorOptions) {
     this.#cfg = config;
-    this.#onEvent = options.onEvent;
     this.#onHeld = options.onHeld ?? null;
     this.#idSeed = options.idSeed ?? "";
     this.baseline = options.baseline ??
@@ -105,13 +109,19 @@ export class Detector implements PacketAnalyzer {
         windowMinutes: config.baseline_window_minutes,
         utcOffsetMinutes: options.utcOffsetMinutes ?? 0,
       });
-    const capacity = config.max_tracked_destinations;
-    this.#table = new RateTable(capacity);
+    const mirrored = config.mirror_mode === true;
+    const rows = mirrored
+      ? config.mirror_tracked_destinations ?? 4096
+      : config.max_tracked_destinations;
+    this.#rows = rows;
+    this.#table = new RateTable(rows);
+    this.#mirror = mirrored
+      ? new MirrorTargets({ subnets: config.mirror_subnets!, networks: config.networks! }, rows)
+      : null;
+    const capacity = rows + (this.#mirror?.count ?? 0); // the targets before the interface
     this.#thresholdsOf = new Thresholds(config, this.baseline, capacity);
     this.#machines = Array.from({ length: capacity + 1 }, () => new IncidentMachine());
-    this.#incidents = new Array(capacity + 1).fill(null);
     this.#twoWay = new TwoWay(capacity + 1, this.#idSeed);
-    this.#pending = Array.from({ length: capacity + 1 }, () => new Float64Array(VECTOR_COUNT));
     this.#iface = capacity;
     this.#evidence = new EvidenceWindows(capacity + 1);
     this.#countdown = this.#evidence.countdown;
@@ -123,19 +133,50 @@ export class Detector implements PacketAnalyzer {
       this.#machines,
       this.#thresholds,
       this.#normal,
+      this.#mirror,
     );
+    this.#book = new TargetIncidents(capacity + 1, {
+      onEvent: options.onEvent,
+      idSeed: this.#idSeed,
+      baseline: this.baseline,
+      table: this.#table,
+      traffic: this.#traffic,
+      evidence: this.#evidence,
+      twoWay: this.#twoWay,
+      normal: this.#normal,
+      machines: this.#machines,
+      mirror: this.#mirror,
+      rates: this.#rates,
+      thresholds: this.#thresholds,
+      ramp: () => this.#thresholdsOf.ramp,
+    });
+    this.#incidents = this.#book.incidents;
+    if (mirrored) {
+      // Mirror mode counts on its own path: the host's `add` stays small enough to inline.
+      this.add = (meta) => this.#addMirrored(meta, 1, meta.wireLen, false);
+      this.addWeighted = (meta, packets, bytes) => this.#addMirrored(meta, packets, bytes, true);
+    }
+  }
+
+  /** Events a listener threw on (the detector carried on). */
+  get listenerErrors(): number {
+    return this.#book.listenerErrors;
   }
 
   /**
    * Applies a new config (a reload): thresholds, floors and timings from the next 100 ms on.
-   * `max_tracked_destinations` and `baseline_window_minutes` size memory and take effect at the
-   * next start; returns those of them that changed.
+   * `max_tracked_destinations`, `baseline_window_minutes` and the mirror keys size memory and
+   * take effect at the next start; returns those of them that changed.
    */
-  configure(config: DetectionConfig): string[] {
+  configure(config: DetectionConfig & Partial<MirrorConfig>): string[] {
     const fixed = ["max_tracked_destinations", "baseline_window_minutes"] as const;
-    const later = fixed.filter((k) => config[k] !== this.#cfg[k]);
+    const later: string[] = fixed.filter((k) => config[k] !== this.#cfg[k]);
+    for (const k of MIRROR_KEYS) {
+      if (JSON.stringify(config[k]) !== JSON.stringify(this.#cfg[k])) later.push(k);
+    }
     this.#cfg = {
       ...config,
+      ...Object.fromEntries(MIRROR_KEYS.map((k) => [k, this.#cfg[k]])),
       max_tracked_destinations: this.#cfg.max_tracked_destinations,
       baseline_window_minutes: this.#cfg.baseline_window_minutes,
     };
@@ -167,6 +208,41 @@ export class Detector implements PacketAnalyzer {
     const row = this.#table.addWeighted(meta, packets, bytes);
     if (this.#twoWay.isKnown(meta.src)) this.#table.countKnownWeighted(row, packets);
     if (this.#countdown[row] !== 0) this.#evidence.addWeighted(row, meta, packets, bytes);
+  }
+
+  /**
+   * Mirror mode's `add` and `addWeighted`: a packet (or a flow record's share) to a protected
+   * address counts in its row and its prefix; one to no protected address is not detected on.
+   */
+  #addMirrored(meta: PacketMeta, packets: number, bytes: number, weighted: boolean): void {
+    if (meta.tsUs >= this.#slotEndUs) this.advance(meta.tsUs);
+    if (meta.outbound) {
+      if (weighted) this.#twoWay.addWeighted(meta, packets, bytes);
+      else this.#twoWay.add(meta);
+      return;
+    }
+    const mirror = this.#mirror!;
+    const p = meta.ipVersion === 0 || meta.malformed !== 0 ? -1 : mirror.find(meta.dst);
+    if (p < 0) return;
+    const table = this.#table;
+    const row = weighted ? table.addWeighted(meta, packets, bytes) : table.add(meta);
+    if (row === this.#rows) mirror.untracked(meta.dst, packets);
+    else if (mirror.prefixOf[row] !== p) mirror.adopt(row, p);
+    mirror.table.addAt(p, meta, packets, bytes);
+    if (this.#twoWay.isKnown(meta.src)) {
+      table.countKnownWeighted(row, packets);
+      mirror.table.countKnownWeighted(p, packets);
+    }
+    if (row !== this.#rows) this.#sampleOwn(row, meta, packets, bytes, weighted);
+    this.#sampleOwn(this.#rows + p, meta, packets, bytes, weighted);
+  }
+
+  /** Target `i`'s own statistics take the packet when their sample is due. */
+  #sampleOwn(i: number, meta: PacketMeta, packets: number, bytes: number, weighted: boolean): void {
+    const countdown = this.#countdown;
+    if (weighted) {
+      if (countdown[i] !== 0) this.#evidence.addWeighted(i, meta, packets, bytes);
+    } else if (countdown[i] !== 0 && --countdown[i] === 0) this.#evidence.add(i, meta);
   }
 
   /**
@@ -206,14 +282,19 @@ export class Detector implements PacketAnalyzer {
     if (Number.isNaN(this.#slotNo)) return;
     this.#tick(); // the last, partial slot
     for (let i = 0; i <= this.#iface; i++) {
-      this.#act(i, this.#machines[i].finish(this.#cfg, this.#lastTickUs), this.#lastTickUs);
+      this.#book.act(i, this.#machines[i].finish(this.#cfg, this.#lastTickUs), this.#lastTickUs);
     }
-    this.#emit(this.#twoWay.finish(this.#cfg, this.#lastTickUs));
+    this.#book.emit(this.#twoWay.finish(this.#cfg, this.#lastTickUs));
   }
 
   /** Every target not idle, and the interface (for status output and metrics). */
   status(): TargetStatus[] {
     return this.#traffic.status(this.#thresholdsOf, this.#incidents, this.#lastTickUs);
+  }
+
+  /** Mirror mode's rows, promotions, evictions and prefix rates now; null: not mirror mode. */
+  mirrorSnapshot(): MirrorSnapshot | null {
+    return this.#mirror?.snapshot(this.#table) ?? null;
   }
 
   // ---- time ---------------------------------------------------------------------------
@@ -222,6 +303,7 @@ export class Detector implements PacketAnalyzer {
     if (Number.isNaN(this.#slotNo)) {
       this.#slotNo = slot;
       this.#table.setSlot(slot);
+      this.#mirror?.table.setSlot(slot);
       this.#lastTickUs = slot * SLOT_US;
       return;
     }
@@ -241,6 +323,7 @@ export class Detector implements PacketAnalyzer {
     }
     this.#slotNo = slot - 1;
     this.#table.setSlot(slot - 1);
+    this.#mirror?.table.setSlot(slot - 1);
     this.#tick();
   }
 
@@ -248,6 +331,7 @@ export class Detector implements PacketAnalyzer {
   #tick(): void {
     const table = this.#table;
     table.finishSlot();
+    this.#mirror?.table.finishSlot();
     this.#twoWay.out.finishSlot();
     this.#slotNo++;
     const tUs = this.#slotNo * SLOT_US;
@@ -259,21 +343,24 @@ export class Detector implements PacketAnalyzer {
       if (i === this.#iface) {
         counts = this.#ifaceSlotCounts;
         table.currentTotals(counts);
-      } else counts = table.current(i);
-      const into = this.#incidents[i]?.vectors ?? this.#pending[i];
+      } else if (i < this.#rows) counts = table.current(i);
+      else counts = this.#mirror!.table.current(i - this.#rows);
+      const into = this.#incidents[i]?.vectors ?? this.#book.pending[i];
       for (let v = 0; v < VECTOR_COUNT; v++) into[v] += counts[v];
       this.#twoWay.count(i);
     }
     table.rotate();
+    this.#mirror?.table.rotate();
     this.#twoWay.out.rotate();
     this.#traffic.update();
-    this.#emit(this.#twoWay.watch(this.#cfg, tUs, this.#traffic.ifaceSums));
+    this.#book.emit(this.#twoWay.watch(this.#cfg, tUs, this.#traffic.ifaceSums));
     if (this.#slotNo % SLOTS === 0) this.#second(tUs);
-    // Destinations first: the interface machine defers to a destination carrying the excess.
-    for (let i = 0; i < this.#iface; i++) {
+    // Destinations first: a prefix and the interface defer to destinations carrying the excess.
+    for (let i = 0; i < this.#rows; i++) {
       if (table.used[i] || this.#machines[i].state !== MachineState.IDLE) this.#evaluate(i, tUs);
     }
-    this.#evaluate(this.#iface, tUs);
+    for (let i = this.#rows; i <= this.#iface; i++) this.#evaluate(i, tUs);
+    if (this.#mirror?.pending) this.#mirror.promote(table, this.#forgetRow);
     this.#twoWay.calm = this.#baselineOpen();
   }
 
@@ -286,7 +373,8 @@ export class Detector implements PacketAnalyzer {
       this.baseline.add(tSec, this.#sample);
     }
     for (let row = 0; row < this.#iface; row++) {
-      if (!this.#table.used[row] || this.#machines[row].state !== MachineState.IDLE) continue;
+      const used = row >= this.#rows || this.#table.used[row];
+      if (!used || this.#machines[row].state !== MachineState.IDLE) continue;
       this.#traffic.load(row, this.#rates);
       this.#thresholdsOf.learn(row, this.#rates);
       this.#normal.learn(row, this.#traffic.sumsOf(row));
@@ -299,21 +387,26 @@ export class Detector implements PacketAnalyzer {
         this.#traffic.load(i, this.#rates);
         inc.second(tSec, this.#rates[0], this.#rates[1]);
       }
-      if (i < this.#iface) this.#chooseStatsSource(i);
+      if (i < this.#iface) this.#book.chooseStatsSource(i);
     }
-    // Room for new destinations when untracked ones carried traffic.
+    // Room for new destinations when untracked ones carried traffic (in mirror mode, the
+    // busiest untracked ones take the rows of the quietest: see MirrorTargets.promote).
     const shared = this.#table.capacity * VECTOR_COUNT;
-    if (this.#table.sums[shared + Vector.PACKETS] > 0) {
+    if (this.#mirror === null && this.#table.sums[shared + Vector.PACKETS] > 0) {
       const quiet = Math.max(10, this.#cfg.min_pps_threshold / 100);
       if (this.#table.evictQuiet(4, quiet) > 0) {
-        for (let row = 0; row < this.#iface; row++) {
-          if (this.#table.used[row]) continue;
-          this.#thresholdsOf.forget(row);
-          this.#normal.forget(row);
-        }
+        for (let row = 0; row < this.#rows; row++) if (!this.#table.used[row]) this.#forgetRow(row);
       }
     }
+    this.#mirror?.second(this.#table);
   }
+
+  /** A row freed or given to a new destination: its marks, normal mix and prefix start over. */
+  readonly #forgetRow = (row: number): void => {
+    this.#thresholdsOf.forget(row);
+    this.#normal.forget(row);
+    if (this.#mirror !== null) this.#mirror.prefixOf[row] = -1;
+  };
 
   /** The interface baseline learns only from seconds without any suspected or open incident. */
   #baselineOpen(): boolean {
@@ -327,7 +420,10 @@ export class Detector implements PacketAnalyzer {
     this.#traffic.load(i, this.#rates);
     const inc = this.#incidents[i];
     if (inc) this.#thresholds.set(inc.thresholds);
-    else this.#thresholdsOf.load(i, tUs, this.#thresholds);
+    else {
+      this.#thresholdsOf.load(i, tUs, this.#thresholds);
+      if (i < this.#rows) this.#mirror?.override(this.#mirror.prefixOf[i], this.#thresholds);
+    }
     let ratio = 0, trigger = 0;
     for (let k = 0; k < RATES; k++) {
       const r = this.#rates[k] / this.#thresholds[k];
@@ -339,7 +435,7 @@ export class Detector implements PacketAnalyzer {
     this.#traffic.row = i;
     const m = this.#machines[i];
     const wasHeld = m.held;
-    this.#act(i, m.step(this.#cfg, tUs, ratio, trigger, this.#traffic), tUs);
+    this.#book.act(i, m.step(this.#cfg, tUs, ratio, trigger, this.#traffic), tUs);
     if (wasHeld === "" && m.held !== "" && m.state === MachineState.SUSPECTED) {
       this.#onHeld?.({
         type: "held",
@@ -347,103 +443,6 @@ export class Detector implements PacketAnalyzer {
         at: isoTime(tUs),
         reason: m.held,
       });
-    }
-  }
-
-  /** Carries out what target `i`'s machine decided at `tUs`. */
-  #act(i: number, step: number, tUs: number): void {
-    switch (step) {
-      case MachineStep.SUSPECT:
-        // The second that crossed the threshold is the first evidence.
-        this.#pending[i].set(this.#traffic.sumsOf(i));
-        this.#twoWay.follow(i);
-        this.#watch(i);
-        return;
-      case MachineStep.RELEASE:
-        this.#release(i);
-        return;
-      case MachineStep.OPEN:
-        this.#open(i, tUs);
-        return;
-      case MachineStep.UPDATE:
-        this.#emit(this.#event(i, "update", tUs));
-        return;
-      case MachineStep.RESOLVE: {
-        const endedUs = this.#machines[i].lastOverUs;
-        const event = this.#event(i, "resolve", Math.max(tUs, endedUs), endedUs);
-        this.#release(i);
-        this.#emit(event);
-      }
-    }
-  }
-
-  #open(i: number, tUs: number): void {
-    const m = this.#machines[i];
-    const k = m.trigger;
-    const label = this.#traffic.label(i);
-    const thresholds = Float64Array.from(this.#thresholds);
-    const inc = new Incident({
-      id: deterministicUuid(`${this.#idSeed}|${label}|${m.overSinceUs}`),
-      target: label,
-      startedUs: m.overSinceUs,
-      openedUs: tUs,
-      trigger: incidentTrigger(k, this.#rates[k], thresholds[k]),
-      rule: m.rule,
-      thresholds,
-      normal: this.#normal.copy(i),
-      baseline: i === this.#iface && this.baseline.ready
-        ? { pps: this.baseline.mean(0), bps: this.baseline.mean(1) }
-        : { pps: 0, bps: 0 },
-    });
-    inc.vectors.set(this.#pending[i]);
-    inc.second(tUs / 1e6, this.#rates[0], this.#rates[1]);
-    this.#incidents[i] = inc;
-    if (i < this.#iface) this.#table.pinned[i] = 1;
-    this.#emit(this.#event(i, "open", tUs));
-  }
-
-  /** Back to idle (or cooldown): frees the target's window, its incident, and unpins its row. */
-  #release(i: number): void {
-    this.#evidence.release(i);
-    if (i < this.#iface) this.#table.pinned[i] = 0;
-    this.#incidents[i] = null;
-    this.#pending[i].fill(0);
-  }
-
-  /** Gives a newly suspected target an evidence window (none when all are in use). */
-  #watch(i: number): void {
-    if (i < this.#iface) this.#table.pinned[i] = 1;
-    if (this.#evidence.acquire(i, Math.floor(this.#lastTickUs / 1e6)) && i < this.#iface) {
-      this.#chooseStatsSource(i);
-    }
-  }
-
-  /** Picks where destination `row`'s statistics come from for the next second. */
-  #chooseStatsSource(row: number): void {
-    const packets = this.#table.sums[row * VECTOR_COUNT + Vector.PACKETS];
-    const every = this.#evidence.choose(row, packets, this.#traffic.ifaceSums[Vector.PACKETS]);
-    const inc = this.#incidents[row];
-    if (inc && every > inc.sampleEvery) inc.sampleEvery = every;
-  }
-
-  /**
-   * The `kind` event of target `i`'s incident, classified on everything seen so far. An
-   * interface incident spread over several destinations (carpet bombing) says so.
-   */
-  #event(i: number, kind: IncidentEventKind, atUs: number, endedUs?: number): IncidentEvent {
-    const stats = this.#evidence.stats(i);
-    const inc = this.#incidents[i]!;
-    if (i === this.#iface) inc.widen(this.#traffic.spread());
-    inc.answered = this.#twoWay.answered[i];
-    return inc.event(kind, stats, this.#lastTickUs, atUs, endedUs);
-  }
-
-  #emit(event: IncidentEvent | null): void {
-    if (event === null) return;
-    try {
-      this.#onEvent(event);
-    } catch {
-      this.listenerErrors++;
     }
   }
 }

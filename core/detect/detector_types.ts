@@ -52,3 +52,24 @@ export interface TargetStatus {
   /** Why a suspected target is held back (legitimate-looking traffic), or null. */
   held: string | null;
 }
+
+/** Mirror mode's targets at one instant (for status and metrics). */
+export interface MirrorSnapshot {
+  /** Address rows in use (`mirror_tracked_destinations` is the capacity). */
+  tracked: number;
+  /** Address rows in all. */
+  capacity: number;
+  /** Untracked addresses given a row since start, for being busier than a tracked one. */
+  promotions: number;
+  /** Tracked addresses that lost their row to a promoted one since start. */
+  evictions: number;
+  /** Each protected prefix (a `mirror_subnets` entry or a named network, most specific first). */
+  prefixes: {
+    /** The CIDR. */
+    prefix: string;
+    /** Its name in `networks`, or null. */
+    network: string | null;
+    /** Packets per second to it over the last second. */
+    pps: number;
+  }[];
+}

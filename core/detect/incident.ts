@@ -8,6 +8,7 @@
 import { type Classification, classify } from "../classify/mod.ts";
 import { Vector, VECTOR_COUNT } from "../packet/mod.ts";
 import { subtractNormal } from "./_normal_mix.ts";
+import { rateSources } from "./source_confidence.ts";
 import type { WindowStats } from "../traffic/mod.ts";
 
 /** The rates a threshold applies to, in this order everywhere (thresholds, baselines). */
@@ -60,6 +61,8 @@ export class Incident {
   readonly normal: Float64Array | null;
   /** How an interface incident is spread over destinations (carpet bombing), when it is. */
   spread: Spread | null = null;
+  /** Mirror mode: the name of the target's network (`networks`), null when none. */
+  network: string | null = null;
   /** The excess classified last (vectors minus the normal traffic of the span). */
   readonly excess: Float64Array = new Float64Array(VECTOR_COUNT);
   /** Vector counters of the target's traffic since it first went over a threshold. */
@@ -158,14 +161,25 @@ export class Incident {
     return out;
   }
 
-  /** Records one second's rates (peaks and the velocity curve). */
+  /**
+   * Records one second's rates (peaks and the velocity curve) for the second starting at
+   * `tSec` (epoch seconds; the curve keeps whole seconds). The rates at open come mid-second:
+   * the point of that second is replaced by the full second's rates when it ends, so the
+   * curve stays in time order with one point per second (per step once merged).
+   */
   second(tSec: number, pps: number, bps: number): void {
     if (pps > this.peakPps) this.peakPps = pps;
     if (bps > this.peakBps) this.peakBps = bps;
+    const t = Math.floor(tSec);
+    const last = this.velocity.at(-1);
+    if (last !== undefined && this.#velocityN === 0 && t < last.t + this.#velocityStep) {
+      if (this.#velocityStep === 1 && t === last.t) last.pps = round1(pps);
+      return;
+    }
     this.#velocityAcc += pps;
     if (++this.#velocityN < this.#velocityStep) return;
     this.velocity.push({
-      t: tSec - this.#velocityStep + 1,
+      t: t - this.#velocityStep + 1,
       pps: round1(this.#velocityAcc / this.#velocityN),
     });
     this.#velocityAcc = 0;
@@ -227,7 +241,10 @@ function incidentEvent(
     ...(endedUs === undefined ? {} : { ended_at: isoTime(endedUs) }),
     duration: round1((endUs - incident.startedUs) / 1e6),
     target: incident.target,
-    inner_ip: incident.target === "interface" ? null : incident.target,
+    inner_ip: incident.target === "interface" || incident.target.includes("/")
+      ? null
+      : incident.target,
+    network: incident.network,
     attack_family: c?.attack_family ?? "unknown",
     attack_subtype: c?.attack_subtype ?? "unknown",
     confidence: c?.confidence ?? 0,
@@ -254,7 +271,9 @@ function incidentEvent(
     fragment_pct: pct(fragments),
     source_ip_count: stats?.src_count ?? 0,
     src_ip_entropy: stats?.src_ip_entropy ?? 0,
-    top_src_ips: stats?.top_src_ips ?? [],
+    top_src_ips: stats
+      ? rateSources(stats, incident.ownSeconds > 0 ? incident.sampleEvery : 1)
+      : [],
     top_dst_ports: stats?.top_dst_ports ?? [],
     tcp_flag_breakdown: stats
       ? {

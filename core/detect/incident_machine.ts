@@ -79,7 +79,8 @@ const EVALUATION_SECONDS = 0.1;
  *
  * - Idle: a rate over its threshold makes the target suspected, unless the interface's excess
  *   is explained by destinations ({@linkcode TargetTraffic.explainedElsewhere}).
- * - Suspected: back to idle as soon as no rate is over. Traffic shaped like legitimate TCP
+ * - Suspected: back to idle as soon as no rate is over, or destinations explain the excess
+ *   (they carry it now that their own rates rose). Traffic shaped like legitimate TCP
  *   sessions ({@linkcode TargetTraffic.sessionShape}) never opens while it keeps that shape
  *   ({@linkcode held} says why). Traffic shaped like legitimate flows
  *   ({@linkcode TargetTraffic.flowShape}) opens only after `bulk_confirm_seconds` over, and the
@@ -143,7 +144,8 @@ export class IncidentMachine {
         this.trigger = trigger; // (held, excess and attackSeconds are 0 in idle: see reset)
         return MachineStep.SUSPECT;
       case MachineState.SUSPECTED:
-        if (!over) {
+        // (Destinations may take the excess over while their own rates rise.)
+        if (!over || traffic.explainedElsewhere(trigger)) {
           this.reset();
           return MachineStep.RELEASE;
         }

@@ -10,4 +10,5 @@ export * from "./detector.ts";
 export * from "./detector_types.ts";
 export * from "./incident.ts";
 export * from "./incident_machine.ts";
+export * from "./source_confidence.ts";
 export * from "./thresholds.ts";

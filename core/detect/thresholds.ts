@@ -6,13 +6,20 @@
  */
 
 import type { DetectionConfig } from "../config/mod.ts";
-import type { Baseline } from "./baseline.ts";
+import { type Baseline, BaselineMetric } from "./baseline.ts";
 import { RATE_NAMES } from "./incident.ts";
 
 /** Half-life (s) of a destination's decaying high-water mark (its own baseline). */
 export const DEST_HALF_LIFE_SECONDS = 600;
 /** Seconds a destination must be tracked before its own marks count. */
 export const DEST_READY_SECONDS = 120;
+
+/** The ramp trigger: a rise over one second above this multiple of the baseline mean... */
+export const RAMP_RISE_MULTIPLE = 5;
+/** ...to a rate above this multiple of the mean: the pps threshold drops to it. */
+export const RAMP_LEVEL_MULTIPLE = 2;
+/** Least pps threshold a ramp sets (an idle host's 10 -> 60 pps is no attack). */
+export const RAMP_MIN_PPS = 1000;
 
 const RATES = RATE_NAMES.length;
 const DECAY = Math.pow(0.5, 1 / DEST_HALF_LIFE_SECONDS);
@@ -34,6 +41,13 @@ const DECAY = Math.pow(0.5, 1 / DEST_HALF_LIFE_SECONDS);
  *   has been tracked {@linkcode DEST_READY_SECONDS}, never above the interface's level (one
  *   address cannot need more than all of them); until then the interface's level.
  * - {@linkcode forget} clears a row whose destination is no longer tracked.
+ * - With `velocity_detection` (the ramp trigger), every target's pps threshold drops to
+ *   {@linkcode RAMP_LEVEL_MULTIPLE} x the baseline mean (even below the floor) while the newest
+ *   second the baseline learned rose more than {@linkcode RAMP_RISE_MULTIPLE} x the mean over
+ *   the second before it and is above that level (never below {@linkcode RAMP_MIN_PPS}); the
+ *   baseline stops learning once the target is suspected, so the ramp second stays the newest
+ *   until the incident opens (its thresholds are then frozen) or the target is released.
+ *   {@linkcode ramp} says why in words.
  */
 export class Thresholds {
   readonly #baseline: Baseline;
@@ -45,6 +59,8 @@ export class Thresholds {
   /** Per row: decaying high-water marks of each rate, and seconds learned. */
   readonly #high: Float64Array;
   readonly #seconds: Uint32Array;
+  /** The ramp in force (seen on the interface, applied to every target), in words, or null. */
+  ramp: string | null = null;
 
   /** Thresholds for `capacity` destination rows and the interface, levels from `baseline`. */
   constructor(config: DetectionConfig, baseline: Baseline, capacity: number) {
@@ -70,6 +86,7 @@ export class Thresholds {
       out[3] = off(c.udp_pps_threshold);
       out[4] = off(c.icmp_pps_threshold);
       out[5] = off(c.fragment_pps_threshold);
+      this.#ramp(out);
       return;
     }
     const baseline = this.#baseline;
@@ -88,6 +105,24 @@ export class Thresholds {
       }
       out[k] = off(Math.max(floor(c, k), level * c.threshold_multiplier));
     }
+    this.#ramp(out);
+  }
+
+  /** The ramp trigger (see the class): lowers `out[0]`, the pps threshold. */
+  #ramp(out: Float64Array): void {
+    this.ramp = null;
+    const b = this.#baseline;
+    if (!this.#cfg.velocity_detection || !b.ready) return;
+    const t = b.newest!;
+    const pps = b.sample(BaselineMetric.PPS, t) ?? 0;
+    const before = b.sample(BaselineMetric.PPS, t - 1) ?? 0;
+    const mean = b.mean(BaselineMetric.PPS);
+    const level = Math.max(RAMP_LEVEL_MULTIPLE * mean, RAMP_MIN_PPS);
+    if (!(pps - before > RAMP_RISE_MULTIPLE * mean && pps > level && level < out[0])) return;
+    out[0] = level;
+    this.ramp = `ramp: pps rose ${Math.round(before)} -> ${Math.round(pps)} in one second ` +
+      `(over ${RAMP_RISE_MULTIPLE}x the baseline mean ${Math.round(mean)}): pps threshold ` +
+      `${Math.round(out[0])}`;
   }
 
   /** One more second of destination `row` while idle, at `rates`: its marks decay or rise. */

@@ -209,6 +209,13 @@ export const FlowDrop = {
 /** Names of the {@linkcode FlowDrop} reasons, by index (for metrics and logs). */
 export const FLOW_DROP_NAMES: readonly string[] = Object.keys(FlowDrop).map((k) => k.toLowerCase());
 
+/** Every reason of {@linkcode FLOW_DROP_NAMES} with its count in `drops` (0 when absent). */
+export function dropsByReason(drops: Record<string, number>): Record<string, number> {
+  const out: Record<string, number> = {};
+  for (const name of FLOW_DROP_NAMES) out[name] = drops[name] ?? 0;
+  return out;
+}
+
 /** Counters of a flow decoder: what came in, what went out, and what was dropped why. */
 export class FlowStats {
   /** Datagrams given to the decoder. */

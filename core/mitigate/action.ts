@@ -7,6 +7,14 @@
  */
 
 import { canonicalCidr, parseCidr, protocolName } from "../packet/mod.ts";
+import {
+  describeServerRule,
+  type ServerRule,
+  serverRuleKey,
+  validateServerRule,
+} from "./server_rule.ts";
+import { sysctlRefusal, type SysctlSet } from "./safe_sysctl.ts";
+import { SERVER_SET_NAME, type ServerSet, type SetElement } from "./server_set.ts";
 
 /** Fields every action has. */
 export interface ActionBase {
@@ -83,7 +91,11 @@ export type MitigationAction =
   | DropFragments
   | SynRateLimit
   | SynCookies
-  | CloudflareRule;
+  | CloudflareRule
+  | ServerRule
+  | ServerSet
+  | SetElement
+  | SysctlSet;
 
 /** Longest time-to-live (a day): nothing the agent does is permanent. */
 export const MAX_TTL_S = 86400;
@@ -114,6 +126,14 @@ export function actionKey(a: MitigationAction): string {
       return "syn_cookies";
     case "cloudflare_rule":
       return `cloudflare_rule ${a.mode} ${a.source}`;
+    case "server_rule":
+      return serverRuleKey(a);
+    case "sysctl":
+      return `sysctl ${a.key}=${a.value}`;
+    case "server_set":
+      return `server_set ${a.name}`;
+    case "set_element":
+      return `set_element ${a.set} ${a.element}`;
   }
 }
 
@@ -145,6 +165,14 @@ export function describeAction(a: MitigationAction): string {
       return `turn on SYN cookies${ttl}`;
     case "cloudflare_rule":
       return `Cloudflare ${a.mode} rule for ${a.source}${ttl}`;
+    case "server_rule":
+      return describeServerRule(a);
+    case "sysctl":
+      return `set ${a.key} to ${a.value}${ttl}`;
+    case "server_set":
+      return `create set ${a.name} (hash:${a.kind}, ${a.family === "ip" ? "IPv4" : "IPv6"})${ttl}`;
+    case "set_element":
+      return `add ${a.element} to set ${a.set}${ttl}`;
   }
 }
 
@@ -197,6 +225,30 @@ export function validateAction(a: MitigationAction): string | null {
     }
     case "syn_cookies":
       return null;
+    case "server_rule": {
+      for (const s of [a.source, a.target]) {
+        if (s === null) continue;
+        const err = s === a.source
+          ? checkSource(s)
+          : canonicalCidr(s) === s
+          ? null
+          : `invalid destination ${JSON.stringify(s)}`;
+        if (err) return err;
+        if (isV6(s) !== (a.family === "ip6")) return `${s} is not an ${a.family} address`;
+      }
+      return validateServerRule(a);
+    }
+    case "sysctl":
+      return sysctlRefusal(a.key, a.value);
+    case "server_set":
+      if (!SERVER_SET_NAME.test(a.name)) return `invalid set name ${a.name}`;
+      return a.timeout === null || (Number.isInteger(a.timeout) && a.timeout >= 1 &&
+          a.timeout <= MAX_TTL_S)
+        ? null
+        : `set timeout must be 1-${MAX_TTL_S} s`;
+    case "set_element":
+      if (!SERVER_SET_NAME.test(a.set)) return `invalid set name ${a.set}`;
+      return checkSource(a.element);
     default:
       return `unknown action ${(a as { type: unknown }).type}`;
   }

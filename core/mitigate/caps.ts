@@ -9,7 +9,7 @@ import type { MitigationAction } from "./action.ts";
 
 /** Counts toward the blocked-entries cap: actions that block one source. */
 function blocksSource(a: MitigationAction): boolean {
-  return a.type === "drop_source" || a.type === "cloudflare_rule";
+  return a.type === "drop_source" || a.type === "cloudflare_rule" || a.type === "set_element";
 }
 
 /** A sliding one-minute budget of actions. */

@@ -1,34 +1,59 @@
 /**
  * Server commands (`pending_commands` of the Flowtriq API) into typed actions. The text is
  * untrusted and would run as root, so it is never run: it is read as a few known firewall
- * sentences and turned into one {@linkcode MitigationAction}, or refused with the reason.
+ * sentences and turned into typed {@linkcode CommandOp}s (add an action, or undo one the
+ * server added), or refused whole with the reason.
  *
- * Accepted (tokens separated by spaces; only letters, digits and `. _ : / , = -` are allowed,
- * so shell metacharacters are refused before anything else):
- * - `iptables|ip6tables [-t filter|raw] -I|-A INPUT|PREROUTING|FORWARD [N]` with `-s SRC`,
- *   `-d DST`, `-p PROTO`, `--sport N`, `--dport N`, `--syn`, `-f`, `-m tcp|udp|comment|hashlimit`,
- *   `--comment WORD`, `--hashlimit-above N/sec` (and `-burst`, `-name`, `-mode`), `-j DROP`:
- *   a source drop, a protocol/port drop or rate limit, a SYN rate limit or a fragment drop;
- * - `nft add|insert rule ip|ip6|inet TABLE CHAIN` with `ip|ip6 saddr SRC`, `ip|ip6 daddr DST`,
- *   `tcp|udp sport|dport N`, `meta l4proto P`, `limit rate over N/second`, `drop`;
- * - `sysctl [-w] net.ipv4.tcp_syncookies=1` (exactly that one key);
- * - `ipset add|-A SET SRC [timeout N]` (the agent's own set is used);
+ * Accepted, one sentence per line (tokens separated by spaces; only letters, digits and
+ * `. _ : / , = -` are allowed, so shell metacharacters are refused before anything else):
+ * - `iptables|ip6tables [-t filter|raw] -I|-A|-D INPUT|FORWARD|PREROUTING [N]` with `-s`, `-d`,
+ *   `-p`, `--sport`/`--dport` (N or A:B), `--syn`, `-f`, `-m tcp|udp|comment|limit|hashlimit|
+ *   conntrack|state|length`, `--limit R/s --limit-burst B`, `--hashlimit-above|-upto R/s`
+ *   (`-burst`, `-mode srcip|dstip`, `-name`), `--ctstate S,...`, `--length A:B`, `-j DROP` or
+ *   `-j REJECT [--reject-with ...]`; `-D` undoes the same rule added earlier by the server;
+ * - `nft add|insert|delete rule ip|ip6|inet TABLE CHAIN` with `ip|ip6 saddr|daddr A`,
+ *   `tcp|udp sport|dport P`, `meta l4proto P`, `meta length A-B`, `ct state S`,
+ *   `limit rate [over] N/second [burst B packets]`, ending in `drop` or `reject` (the rule goes
+ *   into the agent's own table whatever table it names);
+ * - `sysctl [-w] KEY=VALUE` for the keys and ranges of {@linkcode SAFE_SYSCTLS};
+ * - `ipset create NAME hash:ip|hash:net [family inet|inet6] [timeout N]`, `ipset add|del NAME
+ *   ADDRESS [timeout N]`, `ipset destroy NAME` (the set `x_NAME` in the agent's table; an add to
+ *   a set the server did not create is a source drop in the agent's own set, as before);
+ * - `nft add|delete element inet ftagent src4|src6|x_NAME { ADDRESS [timeout Ns] }`;
  * - `ip [-4|-6] route add blackhole SRC` (a source drop);
- * - the second shape `{id, action: "iptables_block", source_ip, protocol, duration}`.
+ * - several lines (a playbook): every line is read first, and one refused line refuses all;
+ * - command_type `xdp`: a JSON rule spec (see _xdp_command.ts);
+ * - `{id, action: "iptables_block"|"iptables_unblock", source_ip, protocol, duration}`.
  *
- * Everything else (flushes, policies, deletions, chains, other sysctl keys, files, the default
- * route, rate 0, allowlisted or too-wide sources) is refused.
+ * Everything else (flushes, policies, ACCEPT, chains, other sysctl keys, files, the default
+ * route, rate 0, rules that would drop all traffic, allowlisted or too-wide sources) is refused.
  *
  * @module
  */
 
 import type { Allowlist } from "./allowlist.ts";
 import { canonicalCidr, PROTOCOL_NUMBERS } from "../packet/mod.ts";
-import { isV6, MAX_TTL_S, type MitigationAction, validateAction } from "./action.ts";
+import { MAX_TTL_S, type MitigationAction, validateAction } from "./action.ts";
+import { address, count, Refusal, refuse } from "./_command_words.ts";
+import { readIptables, readNft, type ReadRule } from "./_firewall_command.ts";
+import { matchActions } from "./_rule_match.ts";
+import { readXdp } from "./_xdp_command.ts";
+import { SAFE_SYSCTLS, sysctlRefusal } from "./safe_sysctl.ts";
+import { SERVER_SET_NAME } from "./server_set.ts";
 
-/** A parsed command: one action, or the reason it was refused. */
+/** One step of a command: add an action, or undo the same action the server added earlier. */
+export interface CommandOp {
+  /** True: undo (`-D`, `nft delete rule`, `iptables_unblock`, xdp `remove`). */
+  undo: boolean;
+  /** The action (for an undo, its key finds what to undo). */
+  action: MitigationAction;
+  /** The command line it came from (1-based). */
+  line: number;
+}
+
+/** A parsed command: its steps, or the reason it was refused. */
 export type ParsedCommand =
-  | { ok: true; id: number | null; action: MitigationAction }
+  | { ok: true; id: number | null; ops: CommandOp[] }
   | { ok: false; id: number | null; reason: string };
 
 /** What the parser needs besides the command. */
@@ -39,18 +64,14 @@ export interface CommandParseOptions {
   allowlist: Allowlist;
 }
 
-/** Longest command text read. */
+/** Longest line read. */
 export const MAX_COMMAND_LENGTH = 512;
+/** Most lines of a playbook. */
+export const MAX_PLAYBOOK_LINES = 64;
 
-const SAFE_TEXT = /^[A-Za-z0-9 ._:/,=-]*$/;
+const SAFE_TEXT = /^[A-Za-z0-9 ._:/,={}-]*$/;
 
-class Refusal extends Error {}
-
-function refuse(reason: string): never {
-  throw new Refusal(reason);
-}
-
-/** Parses one server command (any JSON value) into an action or a refusal. */
+/** Parses one server command (any JSON value) into its steps or a refusal. */
 export function parseServerCommand(command: unknown, options: CommandParseOptions): ParsedCommand {
   const obj = typeof command === "object" && command !== null && !Array.isArray(command)
     ? command as Record<string, unknown>
@@ -61,24 +82,52 @@ export function parseServerCommand(command: unknown, options: CommandParseOption
   try {
     if (obj === null) refuse("a command must be an object");
     if (id === null) refuse("a command needs an integer id");
-    const action = obj.action === "iptables_block"
-      ? blockShape(obj, options)
-      : textShape(obj.command_text, options);
-    const err = validateAction(action);
-    if (err !== null) refuse(err);
-    if (action.type === "drop_source" || action.type === "cloudflare_rule") {
-      const why = options.allowlist.protects(action.source);
-      if (why !== null) refuse(why);
+    let ops: CommandOp[];
+    if (obj.action === "iptables_block" || obj.action === "iptables_unblock") {
+      ops = [{
+        undo: obj.action === "iptables_unblock",
+        action: blockShape(obj, options),
+        line: 1,
+      }];
+    } else if (obj.action !== undefined) {
+      refuse(`unknown command action ${JSON.stringify(obj.action).slice(0, 40)}`);
+    } else if (obj.command_type === "xdp") {
+      if (typeof obj.command_text !== "string") refuse("command_text must be a string");
+      if (obj.command_text.length > 4 * MAX_COMMAND_LENGTH) refuse("xdp rule spec is too long");
+      const x = readXdp(obj.command_text, MAX_TTL_S);
+      ops = ruleOps(x, 1, x.duration ?? options.ttlS);
+    } else {
+      ops = textShape(obj.command_text, options);
     }
-    return { ok: true, id, action };
+    const many = new Set(ops.map((o) => o.line)).size > 1;
+    for (const op of ops) {
+      const at = many ? `line ${op.line}: ` : "";
+      const err = validateAction(op.action);
+      if (err !== null) refuse(`${at}${err}`);
+      const a = op.action;
+      const source = a.type === "drop_source" || a.type === "cloudflare_rule"
+        ? a.source
+        : a.type === "server_rule"
+        ? a.source
+        : a.type === "set_element"
+        ? a.element
+        : null;
+      const why = source === null || op.undo ? null : options.allowlist.protects(source);
+      if (why !== null) refuse(`${at}${why}`);
+    }
+    return { ok: true, id, ops };
   } catch (err) {
     if (err instanceof Refusal) return { ok: false, id, reason: err.message };
     throw err;
   }
 }
 
+function ruleOps(r: ReadRule, line: number, ttl: number): CommandOp[] {
+  return matchActions(r.match, ttl).map((action) => ({ undo: r.undo, action, line }));
+}
+
 function blockShape(obj: Record<string, unknown>, options: CommandParseOptions): MitigationAction {
-  if (typeof obj.source_ip !== "string") refuse("iptables_block needs source_ip");
+  if (typeof obj.source_ip !== "string") refuse(`${obj.action} needs source_ip`);
   const source = canonicalCidr(obj.source_ip);
   if (source === null) refuse(`invalid source_ip ${JSON.stringify(obj.source_ip).slice(0, 80)}`);
   const p = obj.protocol;
@@ -100,8 +149,30 @@ function blockShape(obj: Record<string, unknown>, options: CommandParseOptions):
   return { type: "drop_source", source, protocol, ttl_s: ttl };
 }
 
-function textShape(text: unknown, options: CommandParseOptions): MitigationAction {
+function textShape(text: unknown, options: CommandParseOptions): CommandOp[] {
   if (typeof text !== "string") refuse("command_text must be a string");
+  if (text.length > MAX_COMMAND_LENGTH * MAX_PLAYBOOK_LINES) {
+    refuse(`command_text is ${text.length} characters (at most ${MAX_COMMAND_LENGTH} a line)`);
+  }
+  const lines = text.split("\n").map((l, i) => ({ text: l.replace(/\r$/, "").trim(), n: i + 1 }))
+    .filter((l) => l.text !== "" && !l.text.startsWith("#"));
+  if (lines.length === 0) refuse("empty command_text");
+  if (lines.length > MAX_PLAYBOOK_LINES) {
+    refuse(`a playbook has at most ${MAX_PLAYBOOK_LINES} lines, got ${lines.length}`);
+  }
+  const ops: CommandOp[] = [];
+  for (const { text: line, n } of lines) {
+    try {
+      ops.push(...lineOps(line, n, options));
+    } catch (err) {
+      if (err instanceof Refusal && lines.length > 1) refuse(`line ${n}: ${err.message}`);
+      throw err;
+    }
+  }
+  return ops;
+}
+
+function lineOps(text: string, n: number, options: CommandParseOptions): CommandOp[] {
   if (text.length > MAX_COMMAND_LENGTH) {
     refuse(`command_text is ${text.length} characters (at most ${MAX_COMMAND_LENGTH})`);
   }
@@ -109,195 +180,135 @@ function textShape(text: unknown, options: CommandParseOptions): MitigationActio
     const bad = [...text].find((c) => !SAFE_TEXT.test(c))!;
     refuse(`forbidden character ${JSON.stringify(bad)} in command_text`);
   }
-  const tokens = text.trim().split(/ +/).filter((t) => t !== "");
-  if (tokens.length === 0) refuse("empty command_text");
+  const tokens = text.split(/ +/).filter((t) => t !== "");
   const tool = tokens[0].replace(/^\/(?:usr\/)?s?bin\//, "");
+  const one = (action: MitigationAction) => [{ undo: false, action, line: n }];
   switch (tool) {
     case "iptables":
     case "iptables-nft":
     case "iptables-legacy":
-      return iptables(tokens.slice(1), false, options);
+      return ruleOps(readIptables(tokens.slice(1), false), n, options.ttlS);
     case "ip6tables":
     case "ip6tables-nft":
     case "ip6tables-legacy":
-      return iptables(tokens.slice(1), true, options);
+      return ruleOps(readIptables(tokens.slice(1), true), n, options.ttlS);
     case "nft":
-      return nft(tokens.slice(1), options);
+      if (tokens[2] === "element" && (tokens[1] === "add" || tokens[1] === "delete")) {
+        return nftElement(tokens.slice(1), n, options);
+      }
+      return ruleOps(readNft(tokens.slice(1)), n, options.ttlS);
     case "sysctl":
-      return sysctl(tokens.slice(1), options);
+      return one(sysctl(tokens.slice(1), options));
     case "ipset":
-      return ipset(tokens.slice(1), options);
+      return ipset(tokens.slice(1), n, options);
     case "ip":
-      return ipRoute(tokens.slice(1), options);
+      return one(ipRoute(tokens.slice(1), options));
     default:
       refuse(`unknown command ${JSON.stringify(tokens[0].slice(0, 40))}`);
   }
 }
 
-/** What a firewall sentence says, before it becomes an action. */
-interface Match {
-  source?: string;
-  target?: string;
-  protocol?: number;
-  sport?: number;
-  dport?: number;
-  syn?: boolean;
-  fragments?: boolean;
-  rate?: number;
-}
-
-function iptables(t: string[], v6: boolean, options: CommandParseOptions): MitigationAction {
-  const m: Match = {};
-  let op = false;
-  let verdict = "";
-  for (let i = 0; i < t.length; i++) {
-    const arg = () => t[++i] ?? refuse(`${t[i - 1]} needs a value`);
-    switch (t[i]) {
-      case "-t":
-      case "--table": {
-        const table = arg();
-        if (table !== "filter" && table !== "raw") refuse(`table ${table} is not supported`);
-        break;
-      }
-      case "-I":
-      case "--insert":
-      case "-A":
-      case "--append": {
-        if (op) refuse("one rule per command");
-        op = true;
-        const chain = arg();
-        if (!["INPUT", "PREROUTING", "FORWARD"].includes(chain)) {
-          refuse(`chain ${chain} is not supported`);
-        }
-        if (/^[0-9]{1,4}$/.test(t[i + 1] ?? "")) i++;
-        break;
-      }
-      case "-s":
-      case "--source":
-        m.source = address(arg(), "source");
-        break;
-      case "-d":
-      case "--destination":
-        m.target = address(arg(), "destination");
-        break;
-      case "-p":
-      case "--protocol":
-        m.protocol = protocol(arg());
-        break;
-      case "--sport":
-      case "--source-port":
-        m.sport = port(arg());
-        break;
-      case "--dport":
-      case "--destination-port":
-        m.dport = port(arg());
-        break;
-      case "--syn":
-        m.syn = true;
-        break;
-      case "-f":
-      case "--fragment":
-        m.fragments = true;
-        break;
-      case "-m":
-      case "--match": {
-        const mod = arg();
-        if (!["tcp", "udp", "comment", "hashlimit"].includes(mod)) {
-          refuse(`match module ${mod} is not supported`);
-        }
-        break;
-      }
-      case "--comment":
-      case "--hashlimit-name":
-      case "--hashlimit-mode":
-        arg();
-        break;
-      case "--hashlimit-burst":
-        count(arg());
-        break;
-      case "--hashlimit-above":
-        m.rate = rate(arg());
-        break;
-      case "-j":
-      case "--jump":
-        verdict = arg();
-        break;
-      default:
-        refuse(`iptables option ${t[i].slice(0, 40)} is not accepted (only -I/-A of a DROP rule)`);
-    }
-  }
-  if (!op) refuse("only -I/-A of a DROP rule is accepted");
-  if (verdict !== "DROP") refuse(`only -j DROP is accepted, not ${verdict || "no target"}`);
-  for (const a of [m.source, m.target]) {
-    if (a !== undefined && isV6(a) !== v6) {
-      refuse(`${a} does not belong to ${v6 ? "ip6tables" : "iptables"}`);
-    }
-  }
-  return toAction(m, options.ttlS);
-}
-
-function nft(t: string[], options: CommandParseOptions): MitigationAction {
-  if (!(t[0] === "add" || t[0] === "insert") || t[1] !== "rule") {
-    refuse("only nft add/insert rule is accepted");
-  }
-  if (!["ip", "ip6", "inet"].includes(t[2] ?? "")) refuse("nft family must be ip, ip6 or inet");
-  if (!/^[A-Za-z0-9_-]{1,32}$/.test(t[3] ?? "") || !/^[A-Za-z0-9_-]{1,32}$/.test(t[4] ?? "")) {
-    refuse("nft needs a table and a chain name");
-  }
-  const m: Match = {};
-  const e = t.slice(5);
-  if (e.at(-1) !== "drop") refuse("only rules ending in drop are accepted");
-  for (let i = 0; i < e.length - 1; i++) {
-    const next = () => e[++i] ?? refuse(`${e[i - 1]} needs a value`);
-    const word = e[i];
-    if ((word === "ip" || word === "ip6") && (e[i + 1] === "saddr" || e[i + 1] === "daddr")) {
-      const which = next();
-      const a = address(next(), which === "saddr" ? "source" : "destination");
-      if (isV6(a) !== (word === "ip6")) refuse(`${a} is not an ${word} address`);
-      if (which === "saddr") m.source = a;
-      else m.target = a;
-    } else if (
-      (word === "tcp" || word === "udp") && (e[i + 1] === "sport" || e[i + 1] === "dport")
-    ) {
-      m.protocol = PROTOCOL_NUMBERS[word];
-      const which = next();
-      if (which === "sport") m.sport = port(next());
-      else m.dport = port(next());
-    } else if (word === "meta" && e[i + 1] === "l4proto") {
-      next();
-      m.protocol = protocol(next());
-    } else if (word === "limit" && e[i + 1] === "rate" && e[i + 2] === "over") {
-      i += 2;
-      m.rate = rate(next());
-    } else {
-      refuse(`nft expression ${word.slice(0, 40)} is not accepted`);
-    }
-  }
-  return toAction(m, options.ttlS);
-}
-
 function sysctl(t: string[], options: CommandParseOptions): MitigationAction {
   const args = t[0] === "-w" ? t.slice(1) : t;
-  if (args.length !== 1) refuse("sysctl: exactly one key=value is accepted");
-  const [key, value] = args[0].split("=");
-  if (key.replaceAll("/", ".") !== "net.ipv4.tcp_syncookies") {
-    refuse(`sysctl key ${key.slice(0, 60)} is not accepted (only net.ipv4.tcp_syncookies)`);
+  if (args.length !== 1 || !args[0].includes("=")) {
+    refuse("sysctl: exactly one key=value is accepted");
   }
-  if (value !== "1") refuse("only net.ipv4.tcp_syncookies=1 is accepted");
-  return { type: "syn_cookies", ttl_s: options.ttlS };
+  const [rawKey, value] = args[0].split("=", 2);
+  const key = rawKey.replaceAll("/", ".");
+  if (!(key in SAFE_SYSCTLS)) refuse(sysctlRefusal(key, 0)!);
+  if (!/^[0-9]{1,9}$/.test(value)) refuse(`sysctl value ${value.slice(0, 20)} must be a number`);
+  const why = sysctlRefusal(key, Number(value));
+  if (why !== null) refuse(why);
+  if (key === "net.ipv4.tcp_syncookies" && value === "1") {
+    return { type: "syn_cookies", ttl_s: options.ttlS };
+  }
+  return { type: "sysctl", key, value: Number(value), ttl_s: options.ttlS };
 }
 
-function ipset(t: string[], options: CommandParseOptions): MitigationAction {
+function ipset(t: string[], n: number, options: CommandParseOptions): CommandOp[] {
   const args = t.filter((x) => x !== "-exist" && x !== "-!");
-  if (args[0] !== "add" && args[0] !== "-A") refuse("only ipset add is accepted");
-  if (!/^[A-Za-z0-9_-]{1,31}$/.test(args[1] ?? "")) refuse("ipset add needs a set name");
-  const source = address(args[2] ?? refuse("ipset add needs an address"), "source");
+  const verb = { "-N": "create", "-A": "add", "-D": "del", "-X": "destroy" }[args[0]] ?? args[0];
+  const name = args[1] ?? "";
+  if (!["create", "add", "del", "destroy"].includes(verb)) {
+    refuse("only ipset create, add, del and destroy are accepted");
+  }
+  if (!/^[A-Za-z0-9_-]{1,31}$/.test(name)) refuse(`ipset ${verb} needs a set name`);
+  const own = SERVER_SET_NAME.test(name);
+  if (verb === "create" || verb === "destroy") {
+    if (!own) refuse(`set name ${name} must be 1-24 letters, digits or _`);
+    if (verb === "destroy") {
+      if (args.length !== 2) refuse("ipset destroy takes one set name");
+      const action = { type: "server_set", name, kind: "ip", family: "ip", timeout: null } as const;
+      return [{ undo: true, action: { ...action, ttl_s: MAX_TTL_S }, line: n }];
+    }
+    const kind = args[2] === "hash:ip" ? "ip" : args[2] === "hash:net" ? "net" : null;
+    if (kind === null) {
+      refuse(`ipset type ${(args[2] ?? "").slice(0, 20)} is not supported (hash:ip or hash:net)`);
+    }
+    let family: "ip" | "ip6" = "ip";
+    let timeout: number | null = null;
+    for (let i = 3; i < args.length; i += 2) {
+      const v = args[i + 1] ?? refuse(`ipset create: ${args[i]} needs a value`);
+      if (args[i] === "family" && (v === "inet" || v === "inet6")) {
+        family = v === "inet" ? "ip" : "ip6";
+      } else if (args[i] === "timeout") timeout = seconds(v);
+      else if (args[i] === "maxelem" || args[i] === "hashsize") count(v);
+      else refuse(`ipset create option ${args[i].slice(0, 20)} is not accepted`);
+    }
+    // A server's set lives until ipset destroy or the agent's stop (a day at most).
+    const action = { type: "server_set", name, kind, family, timeout, ttl_s: MAX_TTL_S } as const;
+    return [{ undo: false, action, line: n }];
+  }
+  const source = address(args[2] ?? refuse(`ipset ${verb} needs an address`), "source");
   let ttl = options.ttlS;
-  if (args.length === 5 && args[3] === "timeout") {
-    ttl = count(args[4]);
-    if (ttl < 1 || ttl > MAX_TTL_S) refuse(`timeout must be 1-${MAX_TTL_S} s`);
-  } else if (args.length !== 3) refuse("ipset add: only an address and a timeout are accepted");
-  return { type: "drop_source", source, protocol: null, ttl_s: ttl };
+  if (verb === "add" && args.length === 5 && args[3] === "timeout") ttl = seconds(args[4]);
+  else if (args.length !== 3) {
+    refuse(
+      `ipset ${verb}: only an address${verb === "add" ? " and a timeout are" : " is"} accepted`,
+    );
+  }
+  // A set the server did not create is read as the agent's own source drop (see the runner).
+  const action: MitigationAction = own
+    ? { type: "set_element", set: name, element: source, kind: "ip", ttl_s: ttl }
+    : { type: "drop_source", source, protocol: null, ttl_s: ttl };
+  return [{ undo: verb === "del", action, line: n }];
+}
+
+function seconds(text: string): number {
+  const v = count(text);
+  if (v < 1 || v > MAX_TTL_S) refuse(`timeout must be 1-${MAX_TTL_S} s`);
+  return v;
+}
+
+/** `nft add|delete element inet ftagent SET { ADDRESS [timeout Ns] }`. */
+function nftElement(t: string[], n: number, options: CommandParseOptions): CommandOp[] {
+  if (t[2] !== "inet" || t[3] !== "ftagent") {
+    refuse("nft elements only in the agent's own table inet ftagent");
+  }
+  const set = t[4] ?? "";
+  const open = t[5] === "{" && t.at(-1) === "}";
+  const inner = t.slice(6, -1);
+  if (!open || !(inner.length === 1 || (inner.length === 3 && inner[1] === "timeout"))) {
+    refuse("nft add|delete element inet ftagent SET { ADDRESS [timeout Ns] } (one element)");
+  }
+  const source = address(inner[0], "element");
+  const ttl = inner.length === 3 ? seconds(inner[2].replace(/s$/, "")) : options.ttlS;
+  const undo = t[0] === "delete";
+  if (set === "src4" || set === "src6") {
+    if ((set === "src6") !== source.includes(":")) refuse(`${source} does not belong in ${set}`);
+    return [{ undo, action: { type: "drop_source", source, protocol: null, ttl_s: ttl }, line: n }];
+  }
+  const m = /^x_([A-Za-z0-9_]{1,24})$/.exec(set);
+  if (m === null) {
+    refuse(
+      `set ${set.slice(0, 40)} is not open to the server (src4, src6, or a set it created, x_NAME)`,
+    );
+  }
+  return [{
+    undo,
+    action: { type: "set_element", set: m[1], element: source, kind: "ip", ttl_s: ttl },
+    line: n,
+  }];
 }
 
 function ipRoute(t: string[], options: CommandParseOptions): MitigationAction {
@@ -308,75 +319,4 @@ function ipRoute(t: string[], options: CommandParseOptions): MitigationAction {
   if (args[3] === "default") refuse("the default route cannot be blackholed");
   const source = address(args[3], "blackhole");
   return { type: "drop_source", source, protocol: null, ttl_s: options.ttlS };
-}
-
-function toAction(m: Match, ttl_s: number): MitigationAction {
-  const ported = m.sport !== undefined || m.dport !== undefined;
-  if (ported && m.protocol !== 6 && m.protocol !== 17) refuse("ports need -p tcp or -p udp");
-  if (m.syn && m.protocol !== 6) refuse("--syn needs -p tcp");
-  const target = m.target ?? null;
-  if (m.source !== undefined) {
-    if (ported || m.syn || m.fragments || m.rate !== undefined) {
-      refuse("a source drop takes no ports, flags or rates");
-    }
-    return { type: "drop_source", source: m.source, protocol: m.protocol ?? null, ttl_s };
-  }
-  if (m.fragments) {
-    if (ported || m.syn || m.rate !== undefined || m.protocol !== undefined) {
-      refuse("a fragment drop takes only a destination");
-    }
-    return { type: "drop_fragments", target, ttl_s };
-  }
-  if (m.syn) {
-    if (m.rate === undefined) refuse("dropping every SYN would cut every new connection");
-    if (m.sport !== undefined) refuse("a SYN rate limit takes a destination port only");
-    return { type: "syn_rate_limit", target, dst_port: m.dport ?? null, pps: m.rate, ttl_s };
-  }
-  if (m.protocol === undefined) refuse("would drop all traffic: a source or protocol is needed");
-  if (m.rate === undefined && !ported && (m.protocol === 6 || m.protocol === 17)) {
-    refuse("dropping every TCP or UDP packet is not accepted (name a port)");
-  }
-  return {
-    type: m.rate === undefined ? "drop_traffic" : "rate_limit",
-    target,
-    protocol: m.protocol,
-    src_port: m.sport ?? null,
-    dst_port: m.dport ?? null,
-    pps: m.rate ?? 0,
-    ttl_s,
-  };
-}
-
-function address(text: string, what: string): string {
-  const c = canonicalCidr(text);
-  if (c === null) refuse(`invalid ${what} address ${text.slice(0, 60)}`);
-  return c;
-}
-
-function protocol(text: string): number {
-  const name = text.toLowerCase();
-  if (name in PROTOCOL_NUMBERS) return PROTOCOL_NUMBERS[name];
-  if (name === "ipv6-icmp") return PROTOCOL_NUMBERS.icmpv6;
-  if (/^[0-9]{1,3}$/.test(name) && Number(name) >= 1 && Number(name) <= 255) return Number(name);
-  refuse(`unsupported protocol ${text.slice(0, 20)}`);
-}
-
-function port(text: string): number {
-  if (!/^[0-9]{1,5}$/.test(text) || Number(text) < 1 || Number(text) > 65535) {
-    refuse(`invalid port ${text.slice(0, 20)}`);
-  }
-  return Number(text);
-}
-
-function count(text: string): number {
-  if (!/^[0-9]{1,9}$/.test(text)) refuse(`invalid number ${text.slice(0, 20)}`);
-  return Number(text);
-}
-
-function rate(text: string): number {
-  const m = /^([0-9]{1,9})\/(s|sec|second)$/.exec(text);
-  if (!m) refuse(`rate ${text.slice(0, 20)} must be N/sec`);
-  const n = Number(m[1]);
-  if (n < 1) refuse("a rate of 0 would drop everything");
-  return n;
 }

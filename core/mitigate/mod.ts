@@ -13,3 +13,6 @@ export * from "./iptables_rules.ts";
 export * from "./nft_ruleset.ts";
 export * from "./plan.ts";
 export * from "./protect.ts";
+export * from "./safe_sysctl.ts";
+export * from "./server_rule.ts";
+export * from "./server_set.ts";

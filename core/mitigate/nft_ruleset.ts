@@ -31,7 +31,12 @@ export const NFT_TABLE = "inet ftagent";
 
 /** Actions that live in nftables (the rest are sysctl or Cloudflare). */
 export function isNftAction(a: MitigationAction): boolean {
-  return a.type !== "syn_cookies" && a.type !== "cloudflare_rule";
+  return a.type !== "syn_cookies" && a.type !== "cloudflare_rule" && a.type !== "sysctl";
+}
+
+/** Actions with a script of their own (server rules and sets), not elements of the fixed sets. */
+export function isServerObject(a: MitigationAction): boolean {
+  return a.type === "server_rule" || a.type === "server_set" || a.type === "set_element";
 }
 
 const FAMILIES = [

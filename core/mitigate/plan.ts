@@ -21,7 +21,8 @@
  * | `unknown` | nothing |
  *
  * "Drop the sources" always means the top talkers (up to `max_sources_per_incident`, each with at
- * least 5% of the top one's packets), never allowlisted ones, and never when the evidence says
+ * least 5% of the top one's packets; those the `ip_blocklist` lists, `threat_intel`, first and
+ * whatever their share), never allowlisted ones, and never when the evidence says
  * the sources are spoofed (blocking random forged addresses is useless and can hurt real
  * hosts). With a Cloudflare token and zone, default rules that drop sources also add Cloudflare
  * access rules for them.
@@ -262,16 +263,21 @@ function topSources(ctx: Context): string[] {
     : typeof raw === "object" && raw !== null
     ? Object.entries(raw).map(([ip, count]) => ({ ip, count }))
     : [];
-  const rows = list.filter((r): r is { ip: string; count: number } => {
+  type Row = { ip: string; count: number; threat_intel?: unknown };
+  const listed = (r: Row) => r.threat_intel === true ? 1 : 0;
+  const rows = list.filter((r): r is Row => {
     const row = r as { ip?: unknown; count?: unknown } | null;
     return typeof row?.ip === "string" && typeof row.count === "number" &&
       Number.isFinite(row.count);
   }).sort((a, b) => b.count - a.count);
   if (rows.length === 0) return [];
   const floor = rows[0].count * SOURCE_SHARE_OF_TOP;
+  // Sources the ip_blocklist lists (`threat_intel`) first, whatever their share.
+  rows.sort((a, b) => listed(b) - listed(a));
   const out: string[] = [];
   for (const row of rows) {
-    if (out.length >= ctx.settings.max_sources_per_incident || row.count < floor) break;
+    if (out.length >= ctx.settings.max_sources_per_incident) break;
+    if (row.count < floor && listed(row) === 0) break;
     const source = canonicalCidr(row.ip);
     if (source === null) continue;
     const protectedWhy = ctx.allowlist.protects(source);

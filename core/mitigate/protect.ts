@@ -49,6 +49,9 @@ export function protectedRefusal(a: MitigationAction, p: ProtectedFlows): string
   if ((a.type === "drop_traffic" || a.type === "rate_limit") && a.protocol === 6) {
     port = a.dst_port;
   } else if (a.type === "syn_rate_limit") port = a.dst_port;
+  else if (a.type === "server_rule" && a.protocol === 6 && a.dport?.from === a.dport?.to) {
+    port = a.dport?.from ?? null; // a rule for one TCP port (a range is narrowed by `keep`)
+  }
   if (port === null) return null;
   if (p.sshPorts.includes(port)) {
     return `TCP port ${port} is the host's SSH (management) port: never dropped or limited`;

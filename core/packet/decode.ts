@@ -16,7 +16,7 @@
  */
 
 import { Fragment, LinkType, Malformed, type PacketMeta } from "./packet.ts";
-import { LATER_FRAGMENT_VECTORS, TCP_VECTORS, UDP_VECTORS, Vector } from "./vectors.ts";
+import { laterFragmentVector, TCP_VECTORS, udpVector, Vector } from "./vectors.ts";
 
 const ETH_IPV4 = 0x0800;
 const ETH_IPV6 = 0x86dd;
@@ -181,10 +181,14 @@ function decodeFrame(
     dst[3] = (buf[p + 16] << 24 | buf[p + 17] << 16 | buf[p + 18] << 8 | buf[p + 19]) >>> 0;
     const flagsOff = buf[p + 6] << 8 | buf[p + 7];
     const fragOffset = (flagsOff & 0x1fff) << 3;
+    if (fragOffset !== 0 || (flagsOff & 0x2000) !== 0) {
+      out.fragId = buf[p + 4] << 8 | buf[p + 5];
+      out.fragEnd = fragOffset + totalLen - hdrLen;
+    }
     if (fragOffset !== 0) {
       out.fragment = Fragment.NON_FIRST;
       out.fragOffset = fragOffset;
-      out.vector = LATER_FRAGMENT_VECTORS[proto];
+      out.vector = laterFragmentVector(proto, fragOffset, totalLen - hdrLen);
       return true;
     }
     if ((flagsOff & 0x2000) !== 0) out.fragment = Fragment.FIRST;
@@ -230,11 +234,15 @@ function decodeFrame(
         if (extLim - q < 8) return fail(out, Malformed.IP_TRUNCATED);
         const offFlags = buf[q + 2] << 8 | buf[q + 3];
         const fragOffset = offFlags & 0xfff8;
+        if (fragOffset !== 0 || (offFlags & 1) !== 0) {
+          out.fragId = (buf[q + 4] << 24 | buf[q + 5] << 16 | buf[q + 6] << 8 | buf[q + 7]) >>> 0;
+          out.fragEnd = fragOffset + ipEnd - (q + 8);
+        }
         if (fragOffset !== 0) {
           out.fragment = Fragment.NON_FIRST;
           out.fragOffset = fragOffset;
           out.protocol = buf[q];
-          out.vector = LATER_FRAGMENT_VECTORS[buf[q]];
+          out.vector = laterFragmentVector(buf[q], fragOffset, ipEnd - (q + 8));
           return true;
         }
         if ((offFlags & 1) !== 0) out.fragment = Fragment.FIRST;
@@ -281,8 +289,7 @@ function decodeFrame(
       const dstPort = buf[q + 2] << 8 | buf[q + 3];
       out.srcPort = srcPort;
       out.dstPort = dstPort;
-      const v = UDP_VECTORS[srcPort];
-      out.vector = v === Vector.UDP_PLAIN && dstPort === 53 ? Vector.DNS_QUERY : v;
+      out.vector = udpVector(srcPort, dstPort);
       out.hasL4 = true;
       const udpEnd = q + udpLen;
       out.payloadOffset = q + 8;

@@ -11,6 +11,7 @@ export * from "./byte_copier.ts";
 export * from "./cidr.ts";
 export * from "./decode.ts";
 export * from "./dns_question.ts";
+export * from "./fragment_overlap.ts";
 export * from "./local_networks.ts";
 export * from "./packet.ts";
 export * from "./packet_ring.ts";

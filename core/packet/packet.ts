@@ -131,6 +131,10 @@ export class PacketMeta {
   fragment = 0;
   /** Fragment offset in bytes. */
   fragOffset = 0;
+  /** Of a fragment: where its data ends in the datagram (offset + length, bytes); else 0. */
+  fragEnd = 0;
+  /** Of a fragment: the datagram's identification (IPv4 16 bits, IPv6 32 bits); else 0. */
+  fragId = 0;
   /** Source port (TCP/UDP), 0 otherwise. */
   srcPort = 0;
   /** Destination port (TCP/UDP), 0 otherwise. */
@@ -193,6 +197,8 @@ export class PacketMeta {
     this.protocol = 0;
     this.fragment = 0;
     this.fragOffset = 0;
+    this.fragEnd = 0;
+    this.fragId = 0;
     this.srcPort = 0;
     this.dstPort = 0;
     this.tcpFlags = 0;

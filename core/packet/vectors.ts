@@ -29,7 +29,7 @@ export const AMPLIFICATION_SERVICES: readonly AmplificationService[] = [
   { port: 3702, name: "wsd" },
   { port: 5353, name: "mdns" },
   { port: 1194, name: "openvpn" },
-  { port: 3283, name: "arms" },
+  { port: 3283, name: "apple_remote" },
   { port: 500, name: "isakmp" },
   { port: 4500, name: "isakmp" },
   { port: 47808, name: "bacnet" },
@@ -41,6 +41,9 @@ export const AMPLIFICATION_SERVICES: readonly AmplificationService[] = [
   { port: 111, name: "portmap" },
   { port: 17, name: "qotd" },
 ];
+
+/** UDP port of QUIC (HTTP/3). */
+export const QUIC_PORT = 443;
 
 /**
  * Indices into a vector counter block (see {@linkcode VECTOR_COUNT}).
@@ -58,7 +61,7 @@ export const Vector = {
   TCP: 2,
   /** UDP (derived: the UDP categories). */
   UDP: 3,
-  /** ICMP and ICMPv6 (derived: echo and other ICMP). */
+  /** ICMP and ICMPv6 (derived: echo, other ICMP and oversized fragments). */
   ICMP: 4,
   GRE: 5,
   /** Other IP protocols and non-IP frames. */
@@ -112,8 +115,16 @@ export const Vector = {
    * rate table only, in addition to their category; see `RateTable.countKnown`).
    */
   KNOWN: 29,
+  /** UDP from or to port 443 (QUIC), not from an amplification port. */
+  UDP_QUIC: 30,
+  /**
+   * ICMP fragments that break reassembly, a ping of death: later fragments ending past 65,535
+   * bytes (offset + length: a datagram larger than IP allows), and fragments overlapping an
+   * earlier one of their datagram (marked by `IcmpFragmentWatch` in the pipeline).
+   */
+  ICMP_OVERSIZED: 31,
   /** First of the per-service amplification counters, in {@linkcode AMPLIFICATION_SERVICES} order. */
-  AMP_FIRST: 30,
+  AMP_FIRST: 32,
 } as const;
 
 /** Number of counters in one vector block. */
@@ -127,16 +138,38 @@ export const TCP_VECTORS: Uint8Array = /* @__PURE__ */ (() => {
 })();
 
 /**
- * Vector of a UDP datagram by its source port: the amplification service's, else
- * `UDP_PLAIN` (the decoder makes a plain one to port 53 `DNS_QUERY`).
+ * Vector of a UDP datagram by its source port: the amplification service's, `UDP_QUIC` from
+ * 443, else `UDP_PLAIN` (see {@linkcode udpVector} for the destination port).
  */
 export const UDP_VECTORS: Uint8Array = /* @__PURE__ */ (() => {
   const t = new Uint8Array(65536).fill(Vector.UDP_PLAIN);
+  t[QUIC_PORT] = Vector.UDP_QUIC;
   for (let i = 0; i < AMPLIFICATION_SERVICES.length; i++) {
     t[AMPLIFICATION_SERVICES[i].port] = Vector.AMP_FIRST + i;
   }
   return t;
 })();
+
+/**
+ * Vector of a UDP datagram by its ports: by source port ({@linkcode UDP_VECTORS}), a plain one
+ * to port 53 `DNS_QUERY`, to port 443 `UDP_QUIC`.
+ */
+export function udpVector(srcPort: number, dstPort: number): number {
+  const v = UDP_VECTORS[srcPort & 0xffff];
+  if (v !== Vector.UDP_PLAIN) return v;
+  return dstPort === 53 ? Vector.DNS_QUERY : dstPort === QUIC_PORT ? Vector.UDP_QUIC : v;
+}
+
+/**
+ * Vector of a later fragment of protocol `proto` at byte offset `offset` carrying `length`
+ * bytes: `ICMP_OVERSIZED` for ICMP ending past 65,535 bytes, else by its protocol.
+ */
+export function laterFragmentVector(proto: number, offset: number, length: number): number {
+  if ((proto === IpProto.ICMP || proto === IpProto.ICMPV6) && offset + length > 0xffff) {
+    return Vector.ICMP_OVERSIZED;
+  }
+  return LATER_FRAGMENT_VECTORS[proto & 0xff];
+}
 
 /** Vector of a later fragment (no L4 header) by its IP protocol. */
 export const LATER_FRAGMENT_VECTORS: Uint8Array = /* @__PURE__ */ (() => {
@@ -158,12 +191,13 @@ export function vectorOf(meta: PacketMeta): number {
   if (meta.malformed !== 0) return Vector.MALFORMED;
   if (meta.ipVersion === 0) return Vector.OTHER;
   const p = meta.protocol;
-  if (meta.fragment === Fragment.NON_FIRST) return LATER_FRAGMENT_VECTORS[p & 0xff];
-  if (p === IpProto.TCP) return TCP_VECTORS[meta.tcpFlags & 0x3f];
-  if (p === IpProto.UDP) {
-    const v = UDP_VECTORS[meta.srcPort & 0xffff];
-    return v === Vector.UDP_PLAIN && meta.dstPort === 53 ? Vector.DNS_QUERY : v;
+  if (meta.fragment === Fragment.NON_FIRST) {
+    // The fragment's data: the IP length less the smallest header (IPv6: and fragment header).
+    const data = meta.ipLen - (meta.ipVersion === 6 ? 48 : 20);
+    return laterFragmentVector(p, meta.fragOffset, data);
   }
+  if (p === IpProto.TCP) return TCP_VECTORS[meta.tcpFlags & 0x3f];
+  if (p === IpProto.UDP) return udpVector(meta.srcPort, meta.dstPort);
   if (p === IpProto.ICMP) return meta.icmpType === 8 ? Vector.ICMP_ECHO : Vector.ICMP_OTHER;
   if (p === IpProto.ICMPV6) return meta.icmpType === 128 ? Vector.ICMP_ECHO : Vector.ICMP_OTHER;
   return p === IpProto.GRE ? Vector.GRE : Vector.OTHER;
@@ -259,8 +293,9 @@ export function completeVectors(c: Float64Array, base: number): void {
   for (let v = Vector.AMP_FIRST; v < VECTOR_COUNT; v++) amp += c[base + v];
   c[base + Vector.UDP_AMP] = amp;
   c[base + Vector.UDP] = amp + c[base + Vector.DNS_QUERY] + c[base + Vector.UDP_PLAIN] +
-    c[base + Vector.UDP_NO_PORTS];
-  c[base + Vector.ICMP] = c[base + Vector.ICMP_ECHO] + c[base + Vector.ICMP_OTHER];
+    c[base + Vector.UDP_QUIC] + c[base + Vector.UDP_NO_PORTS];
+  c[base + Vector.ICMP] = c[base + Vector.ICMP_ECHO] + c[base + Vector.ICMP_OTHER] +
+    c[base + Vector.ICMP_OVERSIZED];
 }
 
 /** The TCP vector of a flags byte (SYN, ACK, FIN, RST, PSH, URG bits only). */

@@ -6,6 +6,9 @@
  * @module
  */
 
+import type { MirrorSnapshot } from "../detect/mod.ts";
+import { flowMetrics, type FlowSnapshot } from "./flow_metrics.ts";
+import { mirrorMetrics } from "./mirror_metrics.ts";
 import type { OpenIncident } from "./incident_tally.ts";
 import type { SecondRates } from "./last_second.ts";
 import type { MetricFamily, Sample } from "./prometheus.ts";
@@ -28,6 +31,8 @@ export interface ReportingSnapshot {
   }[];
   /** Failed control-plane API calls. */
   apiErrors: number;
+  /** When the server suspended this node (ISO-8601; reporting and mitigation paused), or null. */
+  suspendedSince?: string | null;
 }
 
 /** The state database's write queue (see agent/state/state_writer.ts). */
@@ -64,6 +69,8 @@ export interface AgentSnapshot {
     /** Kernel drops: capture buffer full, and the interface or driver. */
     dropped: number;
     ifDropped: number;
+    /** Kernel sampling: 1 in this many packets is read, counts scaled by it (1: all; absent: 1). */
+    sampleRate?: number;
   };
   /** The interface's last closed second. */
   rates: SecondRates;
@@ -83,6 +90,10 @@ export interface AgentSnapshot {
   reporting: ReportingSnapshot | null;
   /** The state database's write queue (null: no database). */
   state: StateSnapshot | null;
+  /** The flow collector's counters (null or absent: capturing, not collecting flows). */
+  flow?: FlowSnapshot | null;
+  /** Mirror mode's targets (null or absent: not mirror mode). */
+  mirror?: MirrorSnapshot | null;
   /** The process: resident memory, heap in use, CPU seconds. */
   process: { rssBytes: number; heapBytes: number; cpuSeconds: number };
 }
@@ -168,7 +179,11 @@ export function agentMetrics(s: AgentSnapshot): MetricFamily[] {
     by("family", s.incidents.totalByFamily),
   );
   gauge("ftagent_capture_running", "1 while capture runs.", s.capture.running ? 1 : 0);
-  counter("ftagent_capture_packets_total", "Frames captured.", s.capture.packets);
+  counter(
+    "ftagent_capture_packets_total",
+    "Packets counted (sampled frames times the rate).",
+    s.capture.packets,
+  );
   counter("ftagent_capture_bytes_total", "Wire bytes captured.", s.capture.bytes);
   counter(
     "ftagent_capture_malformed_packets_total",
@@ -179,6 +194,11 @@ export function agentMetrics(s: AgentSnapshot): MetricFamily[] {
     { labels: { reason: "buffer" }, value: s.capture.dropped },
     { labels: { reason: "interface" }, value: s.capture.ifDropped },
   ]);
+  gauge(
+    "ftagent_capture_sample_rate",
+    "Kernel sampling in use: 1 in this many packets is read, counts are scaled by it (1: all).",
+    s.capture.sampleRate ?? 1,
+  );
   if (s.lastTickMs !== null) {
     gauge(
       "ftagent_loop_last_tick_age_seconds",
@@ -213,6 +233,8 @@ export function agentMetrics(s: AgentSnapshot): MetricFamily[] {
     );
   }
   if (s.reporting !== null) reportingMetrics(s.reporting, gauge, counter);
+  if (s.flow) f.push(...flowMetrics(s.flow, s.nowMs));
+  f.push(...mirrorMetrics(s.mirror ?? null));
   if (s.state !== null) {
     gauge("ftagent_state_writes_pending", "State database writes waiting.", s.state.pending);
     counter("ftagent_state_writes_total", "State database writes by result.", [
@@ -273,6 +295,11 @@ function reportingMetrics(r: ReportingSnapshot, gauge: Add, counter: Add): void 
     })),
   );
   counter("ftagent_api_errors_total", "Failed Flowtriq API calls.", r.apiErrors);
+  gauge(
+    "ftagent_suspended",
+    "1 while the server suspends this node (no incidents, metrics or mitigation).",
+    r.suspendedSince ? 1 : 0,
+  );
 }
 
 function toSamples(samples: Sample[] | number): Sample[] {

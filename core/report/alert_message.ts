@@ -3,7 +3,8 @@
  * blocks), Discord (`content` and an embed), Microsoft Teams (an Adaptive Card message),
  * PagerDuty Events API v2 and a generic JSON webhook. Every message says what (family and
  * subtype), where (host, interface, target), how big (peak rates), since when, and where the
- * evidence is (the classification sentence, the capture file, `ftagent incidents show <id>`).
+ * evidence is (the classification sentence, the capture file, `ftagent incidents show <id>`) and
+ * where its report is: a link under `alerts.report_base_url`, or the command that writes it.
  *
  * @module
  */
@@ -19,6 +20,8 @@ export interface AlertContext {
   interface: string;
   /** The incident's capture file, or null (PCAP off). */
   pcapPath: string | null;
+  /** Public URL the reports are served under ("" or absent: none, name the command). */
+  reportBaseUrl?: string;
 }
 
 /** The facts every format is built from. */
@@ -37,6 +40,10 @@ export interface AlertFacts {
   pcapPath: string | null;
   /** The command that prints the incident in full. */
   showCommand: string;
+  /** The incident report's URL (`<report_base_url>/incidents/<id>/report`), or null. */
+  reportUrl: string | null;
+  /** The command that writes the incident report. */
+  reportCommand: string;
   /** ISO-8601 time of the event. */
   time: string;
 }
@@ -86,6 +93,10 @@ export function alertFacts(event: IncidentEvent, ctx: AlertContext): AlertFacts 
     evidence: typeof summary === "string" ? summary : "",
     pcapPath: ctx.pcapPath,
     showCommand: `ftagent incidents show ${event.id}`,
+    reportUrl: ctx.reportBaseUrl
+      ? `${ctx.reportBaseUrl.replace(/\/+$/, "")}/incidents/${encodeURIComponent(event.id)}/report`
+      : null,
+    reportCommand: `ftagent incidents report ${event.id} --output ${event.id}.html`,
     time: iso(str(event.detected_at, "")) ?? iso(str(event.started_at, "")) ?? "",
   };
 }
@@ -113,6 +124,16 @@ export function slackMessage(f: AlertFacts): Record<string, unknown> {
     type: "context",
     elements: [{ type: "mrkdwn", text: cut(esc(evidenceLine(f)), 3000) }],
   });
+  if (f.reportUrl !== null && f.reportUrl.length <= 3000) {
+    blocks.push({
+      type: "actions",
+      elements: [{
+        type: "button",
+        text: { type: "plain_text", text: "Incident report" },
+        url: f.reportUrl,
+      }],
+    });
+  }
   return { text: cut(`${f.title}. ${f.evidence}`.trim(), 3000), blocks };
 }
 
@@ -123,6 +144,7 @@ export function discordMessage(f: AlertFacts): Record<string, unknown> {
     content: cut(f.title, 2000),
     embeds: [{
       title: cut(f.title, 256),
+      ...(f.reportUrl === null ? {} : { url: f.reportUrl }),
       description: cut(f.evidence || "(no classification evidence)", 4096),
       color,
       fields: [
@@ -161,6 +183,9 @@ export function teamsMessage(f: AlertFacts): Record<string, unknown> {
         type: "AdaptiveCard",
         version: "1.4",
         body,
+        ...(f.reportUrl === null
+          ? {}
+          : { actions: [{ type: "Action.OpenUrl", title: "Incident report", url: f.reportUrl }] }),
       },
     }],
   };
@@ -188,8 +213,10 @@ export function pagerDutyEvent(f: AlertFacts, severity: string): Record<string, 
         evidence: f.evidence,
         pcap: f.pcapPath,
         details: f.showCommand,
+        report: f.reportUrl ?? f.reportCommand,
       },
     },
+    ...(f.reportUrl === null ? {} : { links: [{ href: f.reportUrl, text: "Incident report" }] }),
     client: "ftagent",
   };
 }
@@ -206,13 +233,16 @@ export function webhookBody(f: AlertFacts, event: IncidentEvent): Record<string,
     evidence: f.evidence,
     pcap_path: f.pcapPath,
     show_command: f.showCommand,
+    report_url: f.reportUrl,
+    report_command: f.reportCommand,
     incident: event,
   };
 }
 
 function evidenceLine(f: AlertFacts): string {
   const capture = f.pcapPath === null ? "no capture (PCAP off)" : `capture ${f.pcapPath}`;
-  return `Incident ${f.id}: ${capture}; details: ${f.showCommand}`;
+  const report = f.reportUrl ?? f.reportCommand;
+  return `Incident ${f.id}: ${capture}; details: ${f.showCommand}; report: ${report}`;
 }
 
 function cut(s: string, max: number): string {

@@ -119,7 +119,10 @@ export interface HeartbeatState {
   baselineP99Pps: number;
   /** Whether an hour-of-day slot is learned. */
   baselineHourlyReady: boolean;
-  /** p99 pps of the current hour-of-day slot, null while that slot is not learned. */
+  /**
+   * p99 pps of the current hour-of-day slot, null while that slot is not learned (the body then
+   * sends the rolling p99, `baselineP99Pps`: the key is always a number).
+   */
   baselineCurrentHourP99: number | null;
   /** The control-plane sender's breaker. */
   circuitBreaker: "closed" | "open" | "half-open";
@@ -127,8 +130,14 @@ export interface HeartbeatState {
   retryQueueSize: number;
   /** Whether an incident capture is being written. */
   pcapActive: boolean;
+  /** Whether the flow collector runs and got a valid datagram recently (`flowActive()`). */
+  flowActive?: boolean;
+  /** Whether GRE is stripped for detection (`gre_mode`, tunnels found). */
+  greDedup?: boolean;
   /** Distinct sources in the last second. */
   srcIpCount: number;
+  /** Payloads the payload inspector has sampled since the start (`pkt_samples_count`). */
+  pktSamples?: number;
   /** Outbox entries dropped (cap reached) since the database was created, by kind. */
   dropped?: Record<string, number>;
   /** The L7 part: running or not, and what it does (the optional `l7_enabled`, `l7_status`). */
@@ -143,18 +152,17 @@ export function heartbeatBody(s: HeartbeatState): Body {
     baseline_avg_pps: round1(s.baselineAvgPps),
     baseline_p99_pps: round1(s.baselineP99Pps),
     baseline_hourly_ready: s.baselineHourlyReady,
-    baseline_current_hour_p99: s.baselineCurrentHourP99 === null
-      ? null
-      : round1(s.baselineCurrentHourP99),
+    // Always a number: the hour slot's p99 once learned, else the rolling p99 (0 unlearned).
+    baseline_current_hour_p99: round1(s.baselineCurrentHourP99 ?? s.baselineP99Pps),
     circuit_breaker: s.circuitBreaker,
     retry_queue_size: int(s.retryQueueSize),
-    gre_dedup_enabled: false,
+    gre_dedup_enabled: s.greDedup === true,
     hypervisor_mode: false,
     pcap_active: s.pcapActive,
-    flow_active: false,
+    flow_active: s.flowActive ?? false,
     src_ip_overflow: false,
     src_ip_count: int(s.srcIpCount),
-    pkt_samples_count: 0,
+    pkt_samples_count: int(s.pktSamples ?? 0),
   };
   if (s.l7 !== undefined) {
     body.l7_enabled = s.l7.enabled;
@@ -254,10 +262,12 @@ function dnsStats(v: unknown): { total: number; unique: number; top: [string, nu
   return { total: int(v.total), unique: int(v.unique), top };
 }
 
+/** The curve in time order (a stable sort: the detector already sends it so), one point per t. */
 function velocity(v: unknown, rate: "pps" | "rps"): Record<string, number>[] {
   if (!Array.isArray(v)) return [];
-  return v.filter((p) => isObject(p) && typeof p.t === "number").map((p) => ({
+  const points = v.filter((p) => isObject(p) && Number.isFinite(p.t)).map((p) => ({
     t: p.t as number,
     [rate]: num(p[rate]),
-  }));
+  })).sort((a, b) => a.t - b.t);
+  return points.filter((p, i) => i === 0 || p.t !== points[i - 1].t);
 }

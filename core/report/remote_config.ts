@@ -14,11 +14,15 @@
  * | `l7.rps_threshold` | 0 or null (not set), else 10 .. 10,000,000 requests/s |
  * | `l7.error_rate_threshold` | 0 or null (not set), else 1 .. 100 % |
  * | `l7.log_path` | absolute, no `..`, at most 4096 chars; the agent then resolves symlinks and accepts it only under a web server's log folder ({@linkcode WEB_LOG_DIRS}) |
+ * | `flow.protocol` | `auto`, `sflow`, `netflow_v5`, `netflow_v9`, `ipfix` (null: not set) |
  * | `flow.port` | integer 1 .. 65535 |
  * | `flow.sample_rate` | integer 1 .. 1,000,000 |
+ * | `flow.node_ip` | an IP address |
  * | `ioc_patterns` | at most 1000, pattern 1 .. 512 chars, names at most 128 chars |
- * | `ip_blocklist` | at most 50,000 indicators of at most 64 chars |
- * | `flow.source_ips` | at most 1024 of at most 64 chars |
+ * | `ip_blocklist` | at most 50,000 indicators of at most 64 chars; each an address or CIDR, others left out with one line ({@linkcode IpBlocklist}) |
+ * | `velocity_detection` | a boolean |
+ * | `gre_mode` | `auto`, `enabled`, `disabled`, or a boolean (true: `enabled`) |
+ * | `flow.source_ips` | at most 1024 IP addresses |
  * | other strings | at most 64 chars (`preferred_firewall` 32) |
  *
  * `l7` and `flow` are judged key by key (`l7.log_path` refused, `l7.enabled` still applies).
@@ -28,7 +32,8 @@
  */
 
 import { z } from "zod";
-import type { DetectionConfig, L7Config } from "../config/mod.ts";
+import type { DetectionConfig, FlowConfig, GreConfig, L7Config } from "../config/mod.ts";
+import { isAddress } from "../packet/mod.ts";
 
 /** 0 or null means "not set"; otherwise a finite number in `min .. max`. */
 function unsetOrRange(min: number, max: number) {
@@ -57,13 +62,15 @@ const L7_KEYS = {
   sensitivity: z.enum(["low", "medium", "high"]).nullable(),
 };
 
+const address = text(64).refine(isAddress, "not an IP address");
+
 const FLOW_KEYS = {
   enabled: z.boolean(),
-  protocol: text(64).nullable(),
+  protocol: z.enum(["auto", "sflow", "netflow_v5", "netflow_v9", "ipfix"]).nullable(),
   port: z.number().int().min(1).max(65535).nullable(),
   sample_rate: z.number().int().min(1).max(1_000_000).nullable(),
-  source_ips: z.array(text(64)).max(1024).nullable(),
-  node_ip: text(64).nullable(),
+  source_ips: z.array(address).max(1024).nullable(),
+  node_ip: address.nullable(),
 };
 
 const KEYS = {
@@ -76,14 +83,26 @@ const KEYS = {
     attack_name: text(128).optional(),
     attack_family: text(128).optional(),
   })).max(1000),
-  ip_blocklist: z.array(z.object({ indicator: text(64) })).max(50_000),
+  // Checked by hand: zod's per-element parse of 50,000 objects holds the event loop ~300 ms.
+  ip_blocklist: z.custom<{ indicator: string }[]>(
+    (v) => Array.isArray(v) && v.length <= 50_000 && v.every(isIndicator),
+    "not a list of at most 50,000 {indicator} of at most 64 chars",
+  ),
   pending_commands: z.array(z.unknown()),
   attack_holddown: z.number().int().min(3).max(3600),
   attack_cooldown: z.number().finite().min(10).max(3600),
   l7: z.object(partial(L7_KEYS)),
   flow: z.object(partial(FLOW_KEYS)),
   preferred_firewall: text(32).nullable(),
+  force_update: z.boolean(),
+  velocity_detection: z.boolean(),
+  gre_mode: z.union([z.enum(["auto", "enabled", "disabled"]), z.boolean()]),
 };
+
+function isIndicator(e: unknown): boolean {
+  const i = (e as { indicator?: unknown } | null)?.indicator;
+  return typeof e === "object" && typeof i === "string" && i.length <= 64;
+}
 
 function partial<T extends Record<string, z.ZodType>>(
   shape: T,
@@ -152,19 +171,19 @@ export interface RemoteL7 {
   sensitivity?: "low" | "medium" | "high" | null;
 }
 
-/** The server's flow collection settings (validated, not acted on yet). */
+/** The server's flow collection settings (applied over the `flow_*` keys). */
 export interface RemoteFlow {
-  /** Flow collection on or off. */
+  /** Flow collection on or off (the capture source is chosen at start). */
   enabled?: boolean;
   /** sFlow, NetFlow or IPFIX. */
-  protocol?: string | null;
+  protocol?: FlowConfig["flow_protocol"] | null;
   /** UDP port to listen on. */
   port?: number | null;
   /** Sampling rate of the exporters. */
   sample_rate?: number | null;
   /** Exporters allowed to send. */
   source_ips?: string[] | null;
-  /** This node's address as the exporters see it. */
+  /** This node's address as the exporters see it (validated and logged, not acted on). */
   node_ip?: string | null;
 }
 
@@ -194,6 +213,12 @@ export interface RemoteConfig {
   flow?: RemoteFlow;
   /** The firewall the server prefers for mitigation. */
   preferred_firewall?: string | null;
+  /** The server asks the agent to update itself (acted on only with the config's `auto_update`). */
+  force_update?: boolean;
+  /** The ramp trigger on or off (over the local `velocity_detection`). */
+  velocity_detection?: boolean;
+  /** GRE stripping (over the local `gre_mode`; true: `enabled`, false: `disabled`). */
+  gre_mode?: "auto" | "enabled" | "disabled" | boolean;
 }
 
 // The interface above and the schema must describe the same object.
@@ -312,14 +337,23 @@ export type RemoteTunable =
     | "l7_rps_threshold"
     | "l7_error_rate_threshold"
     | "l7_sensitivity"
-  >;
+  >
+  & Pick<
+    FlowConfig,
+    "flow_enabled" | "flow_protocol" | "flow_port" | "flow_sample_rate" | "flow_source_ips"
+  >
+  & GreConfig;
 
 /**
  * The local config with the server's overrides: `pps_threshold` when truthy sets a static pps
  * threshold (and turns the dynamic thresholds off), `dynamic_threshold`, `attack_holddown`,
  * `attack_cooldown` and `pcap_enabled` replace the local values; `l7` sets `l7_enabled`,
  * `l7_log_paths` (a non-empty `log_path`; otherwise the local paths stay), `l7_rps_threshold`,
- * `l7_error_rate_threshold` and `l7_sensitivity` (absent, null or 0: the local value stays).
+ * `l7_error_rate_threshold` and `l7_sensitivity` (absent, null or 0: the local value stays);
+ * `flow` sets `flow_enabled`, `flow_protocol`, `flow_port`, `flow_sample_rate` and
+ * `flow_source_ips` (absent or null: the local value stays); `velocity_detection` and
+ * `gre_mode` (a boolean: `enabled` or `disabled`) replace the local values; `ip_blocklist` is
+ * added to the local list.
  * Always applied over the local config, so a key the server stops sending falls back to the
  * file's value.
  */
@@ -341,7 +375,28 @@ export function applyRemoteConfig<T extends RemoteTunable>(local: T, remote: Rem
     if (l7.error_rate_threshold) out.l7_error_rate_threshold = l7.error_rate_threshold;
     if (l7.sensitivity) out.l7_sensitivity = l7.sensitivity;
   }
+  const flow = remote.flow;
+  if (flow !== undefined) {
+    if (flow.enabled !== undefined) out.flow_enabled = flow.enabled;
+    if (flow.protocol) out.flow_protocol = flow.protocol;
+    if (flow.port) out.flow_port = flow.port;
+    if (flow.sample_rate) out.flow_sample_rate = flow.sample_rate;
+    if (flow.source_ips) out.flow_source_ips = [...flow.source_ips];
+  }
+  if (remote.velocity_detection !== undefined) out.velocity_detection = remote.velocity_detection;
+  if (remote.gre_mode !== undefined) {
+    const g = remote.gre_mode;
+    out.gre_mode = g === true ? "enabled" : g === false ? "disabled" : g;
+  }
+  if (remote.ip_blocklist !== undefined && remote.ip_blocklist.length > 0) {
+    out.ip_blocklist = [...local.ip_blocklist, ...remote.ip_blocklist.map((x) => x.indicator)];
+  }
   return out;
+}
+
+/** A setting's value for the log: JSON, a list of more than 8 as its length ("[50000 entries]"). */
+export function settingText(v: unknown): string {
+  return Array.isArray(v) && v.length > 8 ? `[${v.length} entries]` : JSON.stringify(v);
 }
 
 /** The keys whose values differ between two configs (to log what a response changed). */

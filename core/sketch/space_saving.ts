@@ -6,6 +6,7 @@
  */
 
 import { hashWords } from "./hash.ts";
+import { MergeScratch } from "./_merge_scratch.ts";
 
 /** One entry of {@linkcode SpaceSaving.top}. */
 export interface SpaceSavingEntry {
@@ -30,6 +31,10 @@ export interface SpaceSavingEntry {
  * open-addressing table (linear probing, backward-shift deletion, load factor <= 1/16) from
  * key to counter, and a stack of the counters at the minimum count for eviction (amortized
  * O(1): see `#rescanMin`). `add` allocates nothing.
+ *
+ * Each counter may carry `sideWidth` side values ({@linkcode side}): the caller sets (for a key
+ * new to its counter) or adds what it knows of the key's packets at the counter
+ * {@linkcode addHashed} returns, so they describe the same packets as `count - error`.
  */
 export class SpaceSaving {
   /** Number of counters (K). */
@@ -38,6 +43,10 @@ export class SpaceSaving {
   readonly #keys: Int32Array;
   readonly #counts: Float64Array;
   readonly #errors: Float64Array;
+  /** Side values per counter (see {@linkcode side}). */
+  readonly sideWidth: number;
+  /** Counter `s` owns `side[s * sideWidth ..)` (stale when it takes a new key: see `addHashed`). */
+  readonly side: Float64Array;
   /** Key hash per counter. */
   readonly #hashes: Int32Array;
   /** Hash-table bucket of each counter. */
@@ -54,8 +63,8 @@ export class SpaceSaving {
   #size = 0;
   #total = 0;
 
-  /** Creates an empty summary with `capacity` counters (default 64). */
-  constructor(capacity = 64) {
+  /** Creates an empty summary with `capacity` counters (default 64), `sideWidth` side values each. */
+  constructor(capacity = 64, sideWidth = 0) {
     if (!Number.isInteger(capacity) || capacity < 1 || capacity > 1 << 20) {
       throw new RangeError(`SpaceSaving capacity must be an integer in 1..2^20, got ${capacity}`);
     }
@@ -63,6 +72,8 @@ export class SpaceSaving {
     this.#keys = new Int32Array(capacity * 4);
     this.#counts = new Float64Array(capacity);
     this.#errors = new Float64Array(capacity);
+    this.sideWidth = sideWidth;
+    this.side = new Float64Array(capacity * sideWidth);
     this.#hashes = new Int32Array(capacity);
     this.#bucket = new Int32Array(capacity);
     // A sparse table (load <= 1/16) makes a miss end at its first bucket almost always:
@@ -93,9 +104,18 @@ export class SpaceSaving {
   /**
    * Like {@linkcode add} with the key's hash already computed; `hash` MUST be
    * `hashWords(w0, w1, w2, w3)` (lets one hash per packet feed several sketches).
-   * Hot path: allocates nothing, and a miss costs O(1) amortized.
+   * Hot path: allocates nothing, and a miss costs O(1) amortized. Returns the key's counter,
+   * or `~counter` (negative) when the key just took it: then its side values are the evicted
+   * key's, to be set rather than added to.
    */
-  addHashed(hash: number, w0: number, w1: number, w2: number, w3: number, count?: number): void {
+  addHashed(
+    hash: number,
+    w0: number,
+    w1: number,
+    w2: number,
+    w3: number,
+    count?: number,
+  ): number {
     const c = count === undefined ? 1 : count;
     this.#total += c;
     w0 |= 0;
@@ -115,7 +135,7 @@ export class SpaceSaving {
         const o = (e - 1) << 2;
         if (keys[o + 3] === w3 && keys[o + 2] === w2 && keys[o + 1] === w1 && keys[o] === w0) {
           counts[e - 1] += c;
-          return;
+          return e - 1;
         }
       }
       i = (i + 1) & mask;
@@ -177,6 +197,7 @@ export class SpaceSaving {
     this.#bucket[slot] = i;
     table[i << 1] = hash;
     table[(i << 1) | 1] = slot + 1;
+    return ~slot;
   }
 
   /**
@@ -185,14 +206,18 @@ export class SpaceSaving {
    * by one only also gets the other's minimum count (the most it can have had there unseen,
    * 0 when that summary is not full), added to its count and error; the `capacity` largest
    * counters are kept. Counts stay overestimates, `count - error` stays a lower bound, and
-   * every key left out had at most the new minimum.
+   * every key left out had at most the new minimum. Side values of a key held by both are
+   * `combine`d (default: added; see {@linkcode SideCombine}); a key held by one keeps its own.
    */
-  merge(other: SpaceSaving): void {
+  merge(other: SpaceSaving, combine: SideCombine = addSide): void {
+    const sw = this.sideWidth;
+    if (other.sideWidth !== sw) throw new RangeError("SpaceSaving.merge() needs equal sideWidth");
     const min1 = this.#size === this.capacity ? this.#minCount() : 0;
     const min2 = other.#size === other.capacity ? other.#minCount() : 0;
     // Candidates (at most both sizes) in scratch arrays, allocated once per summary.
-    const m = this.#merging ??= new MergeScratch(this.capacity + other.capacity);
+    const m = this.#merging ??= new MergeScratch(this.capacity + other.capacity, sw);
     m.ensure(this.#size + other.#size, other.#size);
+    const side = m.side;
     const taken = m.taken;
     taken.fill(0, 0, other.#size);
     let n = 0;
@@ -201,6 +226,11 @@ export class SpaceSaving {
       const o = s << 2;
       const t = other.#find(this.#hashes[s], keys[o], keys[o + 1], keys[o + 2], keys[o + 3]);
       if (t >= 0) taken[t] = 1;
+      side.set(this.side.subarray(s * sw, s * sw + sw), n * sw);
+      if (t >= 0 && sw > 0) {
+        const g = this.#counts[s] - this.#errors[s];
+        combine(side, n * sw, other.side, t * sw, sw, g, other.#counts[t] - other.#errors[t]);
+      }
       m.set(
         n++,
         this.#hashes[s],
@@ -212,6 +242,7 @@ export class SpaceSaving {
     }
     for (let t = 0; t < other.#size; t++) {
       if (taken[t] === 0) {
+        side.set(other.side.subarray(t * sw, t * sw + sw), n * sw);
         m.set(
           n++,
           other.#hashes[t],
@@ -230,8 +261,10 @@ export class SpaceSaving {
       const c = order[i];
       const o = c << 2;
       const k = m.keys;
-      this.addHashed(m.hashes[c], k[o], k[o + 1], k[o + 2], k[o + 3], m.counts[c]);
-      this.#errors[this.#size - 1] = m.errors[c];
+      // Keys are distinct: each takes a new counter (~counter returned).
+      const s = ~this.addHashed(m.hashes[c], k[o], k[o + 1], k[o + 2], k[o + 3], m.counts[c]);
+      this.#errors[s] = m.errors[c];
+      this.side.set(side.subarray(c * sw, c * sw + sw), s * sw);
     }
     this.#total = total;
   }
@@ -241,6 +274,11 @@ export class SpaceSaving {
     let min = Infinity;
     for (let s = 0; s < this.#size; s++) if (this.#counts[s] < min) min = this.#counts[s];
     return min;
+  }
+
+  /** The counter holding a key (its side values at `side[slot * sideWidth]`), or -1. */
+  slotOf(w0: number, w1: number, w2: number, w3: number): number {
+    return this.#find(hashWords(w0, w1, w2, w3), w0 | 0, w1 | 0, w2 | 0, w3 | 0);
   }
 
   /** Estimated count of a key (0 when it holds no counter). */
@@ -322,83 +360,36 @@ export class SpaceSaving {
   }
 }
 
+/**
+ * Folds the `width` side values at `from[fromAt..)` into those at `into[at..)` for
+ * {@linkcode SpaceSaving.merge}; they describe `intoCount` and `fromCount` packets (each
+ * counter's `count - error`).
+ */
+export type SideCombine = (
+  into: Float64Array,
+  at: number,
+  from: Float64Array,
+  fromAt: number,
+  width: number,
+  intoCount: number,
+  fromCount: number,
+) => void;
+
+/** The default {@linkcode SideCombine}: adds. */
+function addSide(
+  into: Float64Array,
+  at: number,
+  from: Float64Array,
+  fromAt: number,
+  width: number,
+): void {
+  for (let k = 0; k < width; k++) into[at + k] += from[fromAt + k];
+}
+
 function compareEntries(a: SpaceSavingEntry, b: SpaceSavingEntry): number {
   if (a.count !== b.count) return b.count - a.count;
   for (let i = 0; i < 4; i++) {
     if (a.key[i] !== b.key[i]) return a.key[i] - b.key[i];
   }
   return 0;
-}
-
-/** The candidates of a {@linkcode SpaceSaving.merge}: typed arrays reused across merges. */
-class MergeScratch {
-  keys: Int32Array;
-  hashes: Int32Array;
-  counts: Float64Array;
-  errors: Float64Array;
-  order: Int32Array;
-  taken: Uint8Array;
-
-  constructor(size: number) {
-    this.keys = new Int32Array(size * 4);
-    this.hashes = new Int32Array(size);
-    this.counts = new Float64Array(size);
-    this.errors = new Float64Array(size);
-    this.order = new Int32Array(size);
-    this.taken = new Uint8Array(size);
-  }
-
-  /** Makes room for `size` candidates and `other` flags (summaries of other capacities). */
-  ensure(size: number, other: number): void {
-    if (size > this.hashes.length) {
-      this.keys = new Int32Array(size * 4);
-      this.hashes = new Int32Array(size);
-      this.counts = new Float64Array(size);
-      this.errors = new Float64Array(size);
-      this.order = new Int32Array(size);
-    }
-    if (other > this.taken.length) this.taken = new Uint8Array(other);
-  }
-
-  /** Candidate `i`: the key at `from[o..o+4)` with its hash, count and error. */
-  set(i: number, hash: number, from: Int32Array, o: number, count: number, error: number): void {
-    const k = i << 2;
-    this.keys[k] = from[o];
-    this.keys[k + 1] = from[o + 1];
-    this.keys[k + 2] = from[o + 2];
-    this.keys[k + 3] = from[o + 3];
-    this.hashes[i] = hash;
-    this.counts[i] = count;
-    this.errors[i] = error;
-  }
-
-  /**
-   * Orders candidates `0..n` in {@linkcode order} by count descending, ties by key words
-   * (unsigned) ascending, and returns how many of them to keep (at most `keep`).
-   */
-  sortTop(n: number, keep: number): number {
-    const order = this.order;
-    // Insertion sort: merges hold at most two summaries' counters (128 by default).
-    for (let i = 0; i < n; i++) {
-      let j = i;
-      while (j > 0 && this.#before(i, order[j - 1])) {
-        order[j] = order[j - 1];
-        j--;
-      }
-      order[j] = i;
-    }
-    return n < keep ? n : keep;
-  }
-
-  /** Whether candidate `a` sorts before candidate `b`. */
-  #before(a: number, b: number): boolean {
-    const ca = this.counts[a], cb = this.counts[b];
-    if (ca !== cb) return ca > cb;
-    const k = this.keys;
-    for (let w = 0; w < 4; w++) {
-      const x = k[(a << 2) + w] >>> 0, y = k[(b << 2) + w] >>> 0;
-      if (x !== y) return x < y;
-    }
-    return false;
-  }
 }

@@ -1,6 +1,7 @@
 // The top-address lists of a window's snapshot: guaranteed counts of a Space-Saving table.
 import type { SpaceSaving, SpaceSavingEntry } from "../sketch/mod.ts";
 import { formatAddressWords } from "../packet/mod.ts";
+import { traitsAt } from "./_source_traits.ts";
 import type { TopAddress } from "./window_stats.ts";
 
 /**
@@ -20,9 +21,14 @@ function compareKeys(a: readonly number[], b: readonly number[]): number {
   return a[0] - b[0] || a[1] - b[1] || a[2] - b[2] || a[3] - b[3];
 }
 
-export function topAddresses(table: SpaceSaving, n: number): TopAddress[] {
-  return guaranteedTop(table, n).map((e) => ({
-    ip: formatAddressWords(e.key[0], e.key[1], e.key[2], e.key[3]),
-    count: e.count,
-  }));
+/** The `n` top keys as addresses, with their traits when `traits` (a table of source traits). */
+export function topAddresses(table: SpaceSaving, n: number, traits = false): TopAddress[] {
+  return guaranteedTop(table, n).map((e) => {
+    const [w0, w1, w2, w3] = e.key;
+    const out: TopAddress = { ip: formatAddressWords(w0, w1, w2, w3), count: e.count };
+    if (traits && table.sideWidth > 0) {
+      out.traits = traitsAt(table.side, table.slotOf(w0, w1, w2, w3));
+    }
+    return out;
+  });
 }

@@ -10,13 +10,14 @@
 import {
   decode,
   DnsQuestion,
+  IcmpFragmentWatch,
   IpProto,
   LocalNetworks,
   PacketMeta,
   type PacketSink,
   readDnsQuestion,
 } from "../packet/mod.ts";
-import type { Window } from "./window.ts";
+import { MAX_COPIES, type Window } from "./window.ts";
 import { Windower } from "./windower.ts";
 
 /**
@@ -36,6 +37,23 @@ export interface PacketAnalyzer {
   advance(tsUs: number): void;
   /** End of the traffic. */
   finish(): void;
+}
+
+/**
+ * A sink whose frames may each stand for several packets: a live source sampling in the kernel
+ * tells it the rate (the {@linkcode Pipeline} and the PCAP recorder's tee take it).
+ */
+export interface SampledSink {
+  /** From the next frame on, each frame stands for `rate` packets (1: every packet is read). */
+  sampling(rate: number): void;
+  /** Packets counted so far (each frame times its rate). */
+  readonly packets: number;
+}
+
+/** Looks into packet payloads (`PayloadInspector` of `core/payload` fulfils it). */
+export interface PayloadAnalyzer {
+  /** One decoded packet, its frame in `buf` (read both during the call only). */
+  inspect(buf: Uint8Array, meta: PacketMeta): void;
 }
 
 /** Earliest packet time the pipeline takes: 1970-01-01 (µs since the epoch). */
@@ -69,6 +87,8 @@ export interface PipelineOptions {
    * (µs); later ones are only counted ({@linkcode Pipeline.badTime}).
    */
   onBadTime?: (tsUs: number) => void;
+  /** Payload inspection of the same packets (none: payloads are not looked into). */
+  inspector?: PayloadAnalyzer;
 }
 
 /**
@@ -89,7 +109,7 @@ export interface PipelineOptions {
  * pipeline.flush();
  * ```
  */
-export class Pipeline implements PacketSink {
+export class Pipeline implements PacketSink, SampledSink {
   /** Frames seen. */
   packets = 0;
   /** Wire bytes seen. */
@@ -105,8 +125,15 @@ export class Pipeline implements PacketSink {
   firstTsUs: number = -1;
   /** Latest packet time seen (microseconds), -1 before any. */
   lastTsUs: number = -1;
+  /**
+   * Count the packet a GRE tunnel carries (its own addresses, ports and length) instead of the
+   * tunnel packet, when the decoder read it (`gre_mode`; default false).
+   */
+  stripGre = false;
   /** The reused decoded packet (valid during a sink call). */
   readonly meta: PacketMeta = new PacketMeta();
+  /** Overlapping ICMP fragments (marked `Vector.ICMP_OVERSIZED`, as a ping of death). */
+  readonly fragments: IcmpFragmentWatch = new IcmpFragmentWatch();
   /**
    * The protected addresses: a packet from one of them to an outside address is outbound
    * (`meta.outbound`). Change them with `local.set()` at any time (interface addresses move).
@@ -116,12 +143,16 @@ export class Pipeline implements PacketSink {
   readonly #detector: PacketAnalyzer | null;
   readonly #question = new DnsQuestion();
   readonly #onBadTime: ((tsUs: number) => void) | null;
+  readonly #inspector: PayloadAnalyzer | null;
+  /** Packets each frame stands for (kernel sampling's rate; 1: every packet). */
+  #weight = 1;
 
   /** `onWindow` receives each closed window; it is reused afterwards. */
   constructor(onWindow: (window: Window) => void, options: PipelineOptions = {}) {
     const detector = options.detector ?? null;
     this.#detector = detector;
     this.#onBadTime = options.onBadTime ?? null;
+    this.#inspector = options.inspector ?? null;
     this.local = options.local ?? new LocalNetworks();
     this.#windower = new Windower(
       detector === null ? onWindow : (window) => {
@@ -143,12 +174,18 @@ export class Pipeline implements PacketSink {
     linktype: number,
   ): void {
     if (!(tsUs >= PACKET_TIME_MIN_US && tsUs < PACKET_TIME_MAX_US)) return this.#badTime(tsUs);
-    const meta = this.meta;
+    let meta = this.meta;
     meta.tsUs = tsUs;
     meta.wireLen = wireLen;
     meta.capLen = capLen;
     if (!decode(buf, offset, capLen, linktype, meta)) this.malformed++;
-    else if (this.local.size !== 0) meta.outbound = this.local.isOutbound(meta.src, meta.dst);
+    else {
+      // A GRE tunnel host (gre_mode): the packet inside the tunnel is the one counted.
+      if (this.stripGre && meta.hasInner) meta = meta.inner!;
+      if (this.local.size !== 0) meta.outbound = this.local.isOutbound(meta.src, meta.dst);
+    }
+    if (meta.fragment !== 0) this.fragments.mark(meta);
+    if (this.#weight !== 1) return this.#sampled(buf, meta);
     this.packets++;
     this.bytes += wireLen;
     if (this.firstTsUs < 0) this.firstTsUs = tsUs;
@@ -158,6 +195,7 @@ export class Pipeline implements PacketSink {
       meta.dstPort === 53 && meta.protocol === IpProto.UDP && !meta.outbound &&
       readDnsQuestion(buf, meta.payloadOffset, meta.payloadLen, this.#question)
     ) this.#windower.window.addDns(buf, this.#question);
+    if (this.#inspector !== null) this.#inspector.inspect(buf, meta);
     if (this.#detector !== null) this.#detector.add(meta);
   }
 
@@ -180,6 +218,33 @@ export class Pipeline implements PacketSink {
     if (tsUs > this.lastTsUs) this.lastTsUs = tsUs;
     this.#windower.addWeighted(meta, n, b);
     this.#detector?.addWeighted(meta, n, b);
+  }
+
+  /** The sampling rate of the frames to come (see {@linkcode SampledSink}). */
+  sampling(rate: number): void {
+    this.#weight = rate >= 1 ? Math.min(Math.round(rate), MAX_COPIES) : 1;
+  }
+
+  /** The sampling rate in use (1: every packet). */
+  get sampleRate(): number {
+    return this.#weight;
+  }
+
+  /** A decoded sampled frame: counted as `#weight` copies of itself. */
+  #sampled(buf: Uint8Array, meta: PacketMeta): void {
+    const n = this.#weight, tsUs = meta.tsUs;
+    if (meta.malformed !== 0) this.malformed += n - 1;
+    this.packets += n;
+    this.bytes += meta.wireLen * n;
+    if (this.firstTsUs < 0) this.firstTsUs = tsUs;
+    if (tsUs > this.lastTsUs) this.lastTsUs = tsUs;
+    this.#windower.add(meta, n);
+    if (
+      meta.dstPort === 53 && meta.protocol === IpProto.UDP && !meta.outbound &&
+      readDnsQuestion(buf, meta.payloadOffset, meta.payloadLen, this.#question)
+    ) this.#windower.window.addDns(buf, this.#question);
+    this.#inspector?.inspect(buf, meta);
+    this.#detector?.addWeighted(meta, n, meta.wireLen * n);
   }
 
   /** A frame whose time cannot be a date: counted, reported once, never passed on. */

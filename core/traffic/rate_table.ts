@@ -120,6 +120,25 @@ export class RateTable {
     return row;
   }
 
+  /**
+   * Counts `meta` as `packets` packets of `bytes` bytes in `row` (one {@linkcode claim}ed),
+   * whatever its destination: a prefix's total.
+   */
+  addAt(row: number, meta: PacketMeta, packets: number, bytes: number): void {
+    this.#kinds[row * KIND_COUNT + packetKind(meta)] += packets;
+    this.#bytes[row] += bytes;
+  }
+
+  /**
+   * Tracks the destination `words` (four words) now, before any packet: its row (the one it
+   * has when already tracked), or -1 when no row is free.
+   */
+  claim(words: ArrayLike<number>): number {
+    const r = this.#find(words[0] | 0, words[1] | 0, words[2] | 0, words[3] | 0, true);
+    this.#forget(this.capacity); // remembered as untracked: look it up again
+    return r === this.capacity ? -1 : r;
+  }
+
   /** The `packets` just counted in `row` by {@linkcode addWeighted} came from a known source. */
   countKnownWeighted(row: number, packets: number): void {
     this.#known[row] += packets;
@@ -280,6 +299,14 @@ export class RateTable {
       this.#forget(this.capacity);
     }
     return freed;
+  }
+
+  /** Frees unpinned row `row` now (its counts join the shared row, as in {@linkcode evictQuiet}). */
+  evict(row: number): void {
+    if (!this.used[row] || this.pinned[row]) return;
+    this.#free(row);
+    this.#reindex();
+    this.#forget(this.capacity);
   }
 
   /** Number of destinations tracked now. */

@@ -9,6 +9,7 @@ import { entropyOfCounts, hashWords, HyperLogLog, PortCounts, SpaceSaving } from
 import { type DnsQuestion, Fragment, type PacketMeta } from "../packet/mod.ts";
 import { DnsNames } from "./dns_names.ts";
 import { topAddresses } from "./_top_addresses.ts";
+import { combineTraits, pureSyn, SourceRun, TRAIT_WIDTH } from "./_source_traits.ts";
 import {
   type PacketLengthHistogram,
   type ProtocolCounter,
@@ -63,6 +64,8 @@ const COUNTERS = LEN_HIST + 7;
  * 65535 bytes of a packet there (see {@linkcode Window.add}), no integer counter can overflow.
  */
 const FOLD_PACKETS = 16384;
+/** Most copies one {@linkcode Window.add} counts (its integer counters stay in range). */
+export const MAX_COPIES = 4096;
 
 const LEN_LABELS = [
   "0-64",
@@ -134,6 +137,8 @@ export class Window {
   #srcW1 = 0;
   #srcW2 = 0;
   #srcW3 = 0;
+  /** Traits of the current source run (pure SYNs, protocols, TTL), kept per top source. */
+  readonly #run = new SourceRun();
   #dstRun = 0;
   #dstW0 = 0;
   #dstW1 = 0;
@@ -147,7 +152,7 @@ export class Window {
   constructor(options: WindowOptions = {}) {
     const topK = options.topK ?? 64;
     this.topK = topK;
-    this.#topSrc = new SpaceSaving(topK);
+    this.#topSrc = new SpaceSaving(topK, TRAIT_WIDTH);
     this.#topDst = new SpaceSaving(topK);
   }
 
@@ -161,25 +166,28 @@ export class Window {
     return this.#total[C_BYTES] + this.#hot[C_BYTES];
   }
 
-  /** Counts one packet. Hot path: allocates nothing. */
-  add(meta: PacketMeta): void {
+  /**
+   * Counts one packet, or `n` copies of it (a frame kernel sampling took 1 in `n`, `n` at most
+   * {@linkcode MAX_COPIES}). Hot path: allocates nothing.
+   */
+  add(meta: PacketMeta, n = 1): void {
     const c = this.#hot;
-    if (c[C_PACKETS] === FOLD_PACKETS) this.#fold();
+    if (c[C_PACKETS] > FOLD_PACKETS - n) this.#fold();
     const len = meta.wireLen;
     // The integer counters take up to 65535 bytes of a packet, the totals the rest (never,
     // on real links).
     const low = len & 0xffff;
     if (meta.outbound) {
-      c[C_OUT_PACKETS]++;
-      c[C_OUT_BYTES] += low;
-      if (low !== len) this.#total[C_OUT_BYTES] += len - low;
+      c[C_OUT_PACKETS] += n;
+      c[C_OUT_BYTES] += low * n;
+      if (low !== len) this.#total[C_OUT_BYTES] += (len - low) * n;
       return;
     }
-    c[C_PACKETS]++;
-    c[C_BYTES] += low;
-    if (low !== len) this.#total[C_BYTES] += len - low;
+    c[C_PACKETS] += n;
+    c[C_BYTES] += low * n;
+    if (low !== len) this.#total[C_BYTES] += (len - low) * n;
     if (meta.malformed !== 0) {
-      c[C_MALFORMED]++;
+      c[C_MALFORMED] += n;
       return;
     }
     c[
@@ -191,21 +199,22 @@ export class Window {
         : len <= 1500
         ? 5
         : 6)
-    ]++;
+    ] += n;
     const version = meta.ipVersion;
     const cls = version === 4 || version === 6 ? PROTO_CLASS[meta.protocol & 0xff] : P_OTHER;
-    c[PROTO_PACKETS + cls]++;
-    c[PROTO_BYTES + cls] += low;
-    if (low !== len) this.#total[PROTO_BYTES + cls] += len - low;
+    c[PROTO_PACKETS + cls] += n;
+    c[PROTO_BYTES + cls] += low * n;
+    if (low !== len) this.#total[PROTO_BYTES + cls] += (len - low) * n;
     if (version !== 4 && version !== 6) {
-      c[C_NON_IP]++;
+      c[C_NON_IP] += n;
       return;
     }
-    c[version === 4 ? C_IPV4 : C_IPV6]++;
-    c[TTL + (meta.ttl & 0xff)]++;
+    c[version === 4 ? C_IPV4 : C_IPV6] += n;
+    const ttl = meta.ttl & 0xff;
+    c[TTL + ttl] += n;
     const frag = meta.fragment;
-    if (frag === FRAG_FIRST) c[C_FRAG_FIRST]++;
-    else if (frag === FRAG_NON_FIRST) c[C_FRAG_NON_FIRST]++;
+    if (frag === FRAG_FIRST) c[C_FRAG_FIRST] += n;
+    else if (frag === FRAG_NON_FIRST) c[C_FRAG_NON_FIRST] += n;
 
     // Addresses: consecutive packets from one source (or to one destination) are counted as
     // a run and folded into the sketches when the address changes: a flood from one host
@@ -216,7 +225,8 @@ export class Window {
       s3 === this.#srcW3 && s2 === this.#srcW2 && s1 === this.#srcW1 && s0 === this.#srcW0 &&
       this.#srcRun !== 0
     ) {
-      this.#srcRun++;
+      this.#srcRun += n;
+      this.#run.count(cls, ttl, n);
     } else {
       if (this.#srcRun !== 0) this.#flushSrc();
       const h = hashWords(s0, s1, s2, s3);
@@ -226,7 +236,8 @@ export class Window {
       this.#srcW1 = s1;
       this.#srcW2 = s2;
       this.#srcW3 = s3;
-      this.#srcRun = 1;
+      this.#srcRun = n;
+      this.#run.start(cls, ttl);
     }
     const dst = meta.dst;
     const d0 = dst[0] | 0, d1 = dst[1] | 0, d2 = dst[2] | 0, d3 = dst[3] | 0;
@@ -234,20 +245,28 @@ export class Window {
       d3 === this.#dstW3 && d2 === this.#dstW2 && d1 === this.#dstW1 && d0 === this.#dstW0 &&
       this.#dstRun !== 0
     ) {
-      this.#dstRun++;
+      this.#dstRun += n;
     } else {
       if (this.#dstRun !== 0) this.#flushDst();
       this.#dstW0 = d0;
       this.#dstW1 = d1;
       this.#dstW2 = d2;
       this.#dstW3 = d3;
-      this.#dstRun = 1;
+      this.#dstRun = n;
     }
 
     if ((cls === P_TCP || cls === P_UDP) && frag !== FRAG_NON_FIRST) {
-      this.#srcPorts.add(meta.srcPort & 0xffff);
-      this.#dstPorts.add(meta.dstPort & 0xffff);
-      if (cls === P_TCP) c[FLAGS + (meta.tcpFlags & 0xff)]++;
+      if (n === 1) {
+        this.#srcPorts.add(meta.srcPort & 0xffff);
+        this.#dstPorts.add(meta.dstPort & 0xffff);
+      } else {
+        this.#srcPorts.addCount(meta.srcPort & 0xffff, n);
+        this.#dstPorts.addCount(meta.dstPort & 0xffff, n);
+      }
+      if (cls === P_TCP) {
+        c[FLAGS + (meta.tcpFlags & 0xff)] += n;
+        if (pureSyn(meta.tcpFlags)) this.#run.syn += n;
+      }
     }
   }
 
@@ -275,7 +294,9 @@ export class Window {
     this.#srcRun += n; // add() left this packet's addresses as the current runs
     this.#dstRun += n;
     const p = meta.protocol;
+    this.#run.count(PROTO_CLASS[p & 0xff], meta.ttl & 0xff, n);
     if ((p === 6 || p === 17) && meta.fragment !== FRAG_NON_FIRST) {
+      if (p === 6 && pureSyn(meta.tcpFlags)) this.#run.syn += n;
       this.#srcPorts.addCount(meta.srcPort & 0xffff, n);
       this.#dstPorts.addCount(meta.dstPort & 0xffff, n);
     }
@@ -291,7 +312,8 @@ export class Window {
     const run = this.#srcRun;
     const h = this.#srcHash;
     this.#entropy[h & ENTROPY_MASK] += run;
-    this.#topSrc.addHashed(h, this.#srcW0, this.#srcW1, this.#srcW2, this.#srcW3, run);
+    const s = this.#topSrc.addHashed(h, this.#srcW0, this.#srcW1, this.#srcW2, this.#srcW3, run);
+    this.#run.flush(this.#topSrc.side, s, run);
     this.#srcRun = 0;
   }
 
@@ -332,7 +354,7 @@ export class Window {
     addInto(this.#total, other.#total);
     addInto(this.#entropy, other.#entropy);
     this.#srcCount.merge(other.#srcCount);
-    this.#topSrc.merge(other.#topSrc);
+    this.#topSrc.merge(other.#topSrc, combineTraits);
     this.#topDst.merge(other.#topDst);
     this.#srcPorts.merge(other.#srcPorts);
     this.#dstPorts.merge(other.#dstPorts);
@@ -356,8 +378,11 @@ export class Window {
     this.#dns.reset();
   }
 
-  /** The window's statistics as plain data, with the `topN` (default 10) of each top list. */
-  snapshot(topN = 10): WindowStats {
+  /**
+   * The window's statistics as plain data, with the `topN` (default 10) of each top list; with
+   * `sourceTraits`, each top source carries its `traits` (`SourceTraits`).
+   */
+  snapshot(topN = 10, sourceTraits = false): WindowStats {
     this.#flushRuns();
     const c = this.#total;
     const packets = c[C_PACKETS];
@@ -403,7 +428,7 @@ export class Window {
       pkt_len_hist: hist,
       avg_pkt_len: packets > 0 ? round3(bytes / packets) : 0,
       ttl,
-      top_src_ips: topAddresses(this.#topSrc, topN),
+      top_src_ips: topAddresses(this.#topSrc, topN, sourceTraits),
       top_dst_ips: topAddresses(this.#topDst, topN),
       top_src_ports: this.#srcPorts.top(topN),
       top_dst_ports: this.#dstPorts.top(topN),

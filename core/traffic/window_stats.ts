@@ -82,6 +82,25 @@ export interface TopAddress {
   ip: string;
   /** Packets it is guaranteed to have sent (or received). */
   count: number;
+  /** What those packets looked like (sources, in snapshots asked for traits). */
+  traits?: SourceTraits;
+}
+
+/**
+ * What one top source's packets looked like: the same packets as its `count` (those counted
+ * since it last took a counter of the top-source table).
+ */
+export interface SourceTraits {
+  /** Pure SYNs: SYN set, ACK, RST and FIN clear. */
+  syn: number;
+  /** The protocol class most of its packets are known to be of (its first, in one window). */
+  protocol: "tcp" | "udp" | "icmp" | "gre" | "other";
+  /** Packets of another class (at most this many). */
+  protocol_other: number;
+  /** The TTL (hop limit) most of its packets are known to carry (its first, in one window). */
+  ttl: number;
+  /** Packets with another TTL (at most this many). */
+  ttl_other: number;
 }
 
 /**

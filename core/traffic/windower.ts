@@ -62,12 +62,15 @@ export class Windower {
     return Number.isNaN(this.#current) ? undefined : this.#current;
   }
 
-  /** Counts one packet in the window of its second, closing earlier windows first. */
-  add(meta: PacketMeta): void {
+  /**
+   * Counts one packet (or `n` copies: a sampled frame) in the window of its second, closing
+   * earlier windows first.
+   */
+  add(meta: PacketMeta, n = 1): void {
     // Small on purpose, so the pipeline inlines it; no division per packet.
     const tsUs = meta.tsUs;
     if (tsUs >= this.#endUs || tsUs < this.#startUs) this.#changeTo(Math.floor(tsUs / 1e6));
-    this.#window.add(meta);
+    this.#window.add(meta, n);
   }
 
   /** Counts `meta` as `packets` packets of `bytes` bytes (a flow record's share; see `Window`). */

@@ -62,22 +62,31 @@ Deno.test("install.sh installs the bundled agent and its unit into a root, twice
   }
 });
 
-Deno.test("install.sh outside a checkout without a release URL says what is missing", async () => {
+Deno.test("install.sh outside a checkout with an unreachable release says so in one line and installs nothing", async () => {
   const dir = await Deno.makeTempDir({ prefix: "fta-install-" });
+  // A port nothing listens on: bound, then closed.
+  const listener = Deno.listen({ hostname: "127.0.0.1", port: 0 });
+  const port = (listener.addr as Deno.NetAddr).port;
+  listener.close();
   try {
     await Deno.copyFile(INSTALL, `${dir}/install.sh`);
+    const url = `http://127.0.0.1:${port}/release`;
     const out = await run([
       "env",
       `FTAGENT_ROOT=${dir}/root`,
       "FTAGENT_SKIP_PACKAGES=1",
+      `FTAGENT_RELEASE_URL=${url}/`,
       "sh",
       `${dir}/install.sh`,
     ]);
     assertEquals(out.code, 1);
     assertMatch(
       out.stderr,
-      /^ftagent install: error: not run from a checkout and FTAGENT_RELEASE_URL is not set/,
+      new RegExp(
+        `(^|\n)ftagent install: error: could not download ${url}/SHA256SUMS: nothing installed\n$`,
+      ),
     );
+    assert(!(await exists(`${dir}/root`)));
   } finally {
     await Deno.remove(dir, { recursive: true });
   }

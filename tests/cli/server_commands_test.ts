@@ -196,7 +196,7 @@ Deno.test("server commands from config and incident answers become nft elements 
     const expected: Record<number, [string, RegExp | null]> = {
       101: ["applied", null],
       102: ["applied", null],
-      103: ["failed", /only nft add\/insert rule/],
+      103: ["failed", /only nft add\/insert\/delete rule/],
       104: ["failed", /option -P is not accepted/],
       105: ["failed", /forbidden character ";"/],
       106: ["failed", /forbidden character "\$"/],
@@ -346,6 +346,172 @@ Deno.test("server commands from config and incident answers become nft elements 
     assertEquals(acks().length, acked, "a restart acknowledged commands again");
     assert(!/command \d+ (applied|failed)/.test(agent.log), agent.log);
     assertEquals(await foreignRuleset(pair, pair.b), rulesBefore);
+  } finally {
+    await agent?.stop("SIGKILL");
+    await server?.stop();
+    await pair.destroy();
+    await Deno.remove(dir, { recursive: true }).catch(() => {});
+  }
+});
+
+Deno.test("server playbooks, xdp specs, -D and iptables_unblock through the control plane: all or nothing, one ack each, undone on expiry, on the server's word and at SIGTERM", async () => {
+  assert(netnsReason === null, netnsReason ?? "");
+  for (const tool of ["nft", "hping3"]) {
+    assert(await hasCommand(tool), `${tool} is not installed (add it to .ci/run APT_PACKAGES)`);
+  }
+  const pair = await createNetnsPair({ prefix: "ftc" });
+  const dir = await Deno.makeTempDir({ prefix: "ftc-" });
+  let server: FlowtriqInNetns | null = null;
+  let agent: Agent | null = null;
+  try {
+    const third = Number(pair.addrA.split(".")[2]);
+    const [rejected, expiring, unblocked, other, free] = [20, 21, 22, 23, 24].map((n) =>
+      `198.19.${third}.${n}`
+    );
+    for (const s of [rejected, expiring, unblocked, other, free]) {
+      await pair.run(pair.a, ["ip", "addr", "add", `${s}/32`, "dev", pair.ifA]);
+    }
+    await pair.run(pair.b, ["ip", "route", "add", `198.19.${third}.0/24`, "dev", pair.ifB]);
+    const synack = () => pair.run(pair.b, ["sysctl", "-n", "net.ipv4.tcp_synack_retries"]);
+    const synackBefore = await synack();
+    const reject = `iptables -I INPUT -s ${rejected} -p udp --dport 9999 -j REJECT`;
+    const fromConfig = [
+      {
+        id: 301,
+        command_type: "iptables",
+        command_text: [
+          "sysctl -w net.ipv4.tcp_synack_retries=2",
+          reject,
+          "ip6tables -I INPUT -m conntrack --ctstate INVALID -j DROP",
+        ].join("\n"),
+      },
+      {
+        id: 302,
+        command_type: "iptables",
+        command_text: `iptables -I INPUT -s ${other} -j DROP\nreboot`,
+      },
+      {
+        id: 303,
+        command_type: "xdp",
+        command_text: JSON.stringify({
+          action: "drop",
+          src: expiring,
+          protocol: "icmp",
+          duration: 3,
+        }),
+      },
+      {
+        id: 304,
+        command_type: "xdp",
+        command_text: JSON.stringify({ action: "drop", src: other, ttl: 60 }),
+      },
+      { id: 305, action: "iptables_block", source_ip: unblocked, protocol: "icmp", duration: 3600 },
+    ];
+    const fromIncident = [
+      { id: 401, command_type: "iptables", command_text: reject.replace("-I INPUT", "-D INPUT") },
+      { id: 402, action: "iptables_unblock", source_ip: unblocked, protocol: "icmp" },
+      { id: 403, command_type: "iptables", command_text: `iptables -D INPUT -s ${other} -j DROP` },
+    ];
+    const expected: Record<number, [string, RegExp | null]> = {
+      301: ["applied", null],
+      302: ["failed", /^line 2: unknown command "reboot"$/],
+      303: ["applied", null],
+      304: ["failed", /^xdp rule: unknown field "ttl"/],
+      305: ["applied", null],
+      401: ["applied", null],
+      402: ["applied", null],
+      403: ["failed", /no rule the server added is in force/],
+    };
+    server = new FlowtriqInNetns(pair, pair.a, {
+      hostname: pair.addrA,
+      config: { pending_commands: fromConfig },
+      incidentCommands: fromIncident,
+    });
+    await server.ready();
+    const config = `${dir}/config.json`;
+    await Deno.writeTextFile(
+      config,
+      JSON.stringify({
+        state_dir: dir,
+        log_file: "",
+        pcap_enabled: false,
+        metrics_port: 0,
+        api_key: server.apiKey,
+        node_uuid: server.nodeUuid,
+        api_base: server.base,
+        heartbeat_interval: 1,
+        dynamic_threshold: false,
+        pps_threshold: 1000,
+        udp_pps_threshold: 1000,
+        syn_pps_threshold: 1000,
+        confirm_seconds: 1,
+        attack_holddown: 2,
+        attack_cooldown: 10,
+      }),
+    );
+    const rulesBefore = await foreignRuleset(pair, pair.b);
+    const acks = () => server!.accepted(/^\/agent\/commands\/ack$/).map((r) => r.body as Ack);
+
+    // 1. The config's commands, with local auto-mitigation off (the default dry_run).
+    agent = new Agent(pair, config);
+    assert(
+      await server.waitFor(() => acks().length >= fromConfig.length),
+      `acks: ${JSON.stringify(acks())}\n${agent.log}`,
+    );
+    assertEquals((await synack()).trim(), "2");
+    assertEquals(await delivered(pair, rejected, "udp"), 0, "UDP from the rejected source");
+    assertEquals(await delivered(pair, rejected, "icmp"), 5, "its pings are not rejected");
+    assertEquals(await delivered(pair, other, "icmp"), 5, "nothing of the refused playbook");
+    assertEquals(await delivered(pair, expiring, "icmp"), 0, "xdp drop");
+    assertEquals(await delivered(pair, unblocked, "icmp"), 0, "iptables_block");
+    // The xdp rule's 3 s pass: the kernel stops matching, the sweep (every 5 s) undoes the row.
+    await new Promise((r) => setTimeout(r, 3500));
+    assertEquals(await delivered(pair, expiring, "icmp"), 5, "the xdp rule expired");
+    await agent.expect(/command:303: undone .* \(expired\)/, 15_000);
+
+    // 2. An attack: the create answer's commands delete the REJECT rule and unblock a source.
+    const flood = pair.exec(pair.a, [
+      "timeout",
+      "8",
+      "hping3",
+      "-q",
+      "--udp",
+      "-a",
+      free,
+      "-p",
+      "9999",
+      "-c",
+      "8000",
+      "-i",
+      "u250",
+      pair.addrB,
+    ]);
+    await agent.expect(/incident open [0-9a-f-]{36}: udp_flood/);
+    assert(
+      await server.waitFor(() => acks().length >= fromConfig.length + fromIncident.length),
+      `acks: ${JSON.stringify(acks())}\n${agent.log}`,
+    );
+    await flood;
+    assertEquals(await delivered(pair, rejected, "udp"), 5, "the REJECT rule is deleted (-D)");
+    assertEquals(await delivered(pair, unblocked, "icmp"), 5, "iptables_unblock");
+
+    // 3. SIGTERM: the table goes, the sysctl comes back, other rules were never touched.
+    assertEquals(await agent.stop(), 0, agent.log);
+    const tables = await pair.exec(pair.b, ["nft", "list", "table", "inet", "ftagent"]);
+    assert(tables.code !== 0, `the agent's table is still there:\n${tables.stdout}`);
+    assertEquals(await synack(), synackBefore);
+    assertEquals(await foreignRuleset(pair, pair.b), rulesBefore);
+
+    const byId = new Map<number, Ack[]>();
+    for (const a of acks()) byId.set(a.command_id, [...(byId.get(a.command_id) ?? []), a]);
+    assertEquals([...byId.keys()].sort(), Object.keys(expected).map(Number).sort());
+    for (const [id, [status, reason]] of Object.entries(expected)) {
+      const got = byId.get(Number(id))!;
+      assertEquals(got.length, 1, `command ${id} acknowledged ${got.length} times`);
+      assertEquals(got[0].status, status, `command ${id}: ${JSON.stringify(got[0])}`);
+      if (reason === null) assertEquals(got[0].error, null);
+      else assertMatch(got[0].error ?? "", reason);
+    }
   } finally {
     await agent?.stop("SIGKILL");
     await server?.stop();

@@ -114,7 +114,7 @@ export function fuzzCorpus(): Uint8Array[] {
 }
 
 /** One mutation of `src` (a new array). */
-function mutate(src: Uint8Array, corpus: Uint8Array[], rand: () => number): Uint8Array {
+export function mutate(src: Uint8Array, corpus: Uint8Array[], rand: () => number): Uint8Array {
   let b = src.slice();
   const kind = rand() % 6;
   if (kind === 0 || b.length === 0) {

@@ -44,6 +44,8 @@ export class FlowtriqServer {
   config: unknown = {};
   /** Commands added to the next config answer (then cleared once acknowledged). */
   commands: unknown[] = [];
+  /** The answer to `POST /agent/gre-tunnels` (may list `whitelisted` addresses). */
+  greAnswer: unknown = { ok: true };
   /** Commands in every incident create answer (`pending_commands`, when not empty). */
   incidentCommands: unknown[] = [];
   readonly requests: Recorded[] = [];
@@ -171,9 +173,9 @@ export class FlowtriqServer {
       "/agent/metrics",
       "/agent/l7/metrics",
       "/agent/l7/detect",
-      "/agent/gre-tunnels",
     ];
     if (simple.includes(path)) return ok({ ok: true });
+    if (path === "/agent/gre-tunnels") return ok(this.greAnswer);
     if (path === "/agent/commands/ack") {
       const id = (rec.body as { command_id?: unknown })?.command_id;
       this.commands = this.commands.filter((c) => (c as { id: unknown }).id !== id);

@@ -80,7 +80,7 @@ export const KEY_TYPES: Record<string, string> = {
   baseline_avg_pps: "number",
   baseline_p99_pps: "number",
   baseline_hourly_ready: "boolean",
-  baseline_current_hour_p99: "number|null",
+  baseline_current_hour_p99: "number",
   circuit_breaker: "breaker",
   retry_queue_size: "int",
   gre_dedup_enabled: "boolean",
@@ -146,6 +146,7 @@ export const KEY_TYPES: Record<string, string> = {
 const isObj = (v: unknown): v is Record<string, unknown> =>
   typeof v === "object" && v !== null && !Array.isArray(v);
 const isNum = (v: unknown): v is number => typeof v === "number" && Number.isFinite(v);
+const isPct = (v: unknown) => isNum(v) && v >= 0 && v <= 100;
 const allNum = (v: unknown) => isObj(v) && Object.values(v).every(isNum);
 const exactly = (v: unknown, ks: string[]) =>
   isObj(v) && Object.keys(v).sort().join() === [...ks].sort().join() && allNum(v);
@@ -178,7 +179,11 @@ export function typeError(key: string, value: unknown, l7: boolean): string | nu
         return value === "applied" || value === "failed";
       case "ips":
         return Array.isArray(value) &&
-          value.every((e) => isObj(e) && typeof e.ip === "string" && Number.isInteger(e.count));
+          value.every((e) =>
+            isObj(e) && typeof e.ip === "string" && Number.isInteger(e.count) &&
+            (e.pct === undefined || isPct(e.pct)) &&
+            (e.confidence === undefined || (Number.isInteger(e.confidence) && isPct(e.confidence)))
+          );
       case "ports":
         return l7 ? allNum(value) : Array.isArray(value) &&
           value.every((e) => isObj(e) && Number.isInteger(e.port) && Number.isInteger(e.count));

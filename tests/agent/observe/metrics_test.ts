@@ -26,6 +26,7 @@ function snapshot(over: Partial<AgentSnapshot> = {}): AgentSnapshot {
       malformed: 2,
       dropped: 3,
       ifDropped: 4,
+      sampleRate: 8,
     },
     rates: { t: 1, pps: 100, bps: 51200, protocols: { tcp: 60, udp: 30, icmp: 5, other: 5 } },
     thresholds: { pps: 20000, bps: 2e8, syn_pps: 5000, udp_pps: null },
@@ -90,6 +91,7 @@ Deno.test("agentMetrics() of a full snapshot passes promtool check metrics with 
   assertEquals(result, { code: 0, output: "" });
   assertMatch(text, /^ftagent_incidents_total\{family="we\\"ird\\\\fam\\nily"\} 1$/m);
   assertMatch(text, /^ftagent_capture_dropped_packets_total\{reason="interface"\} 4$/m);
+  assertMatch(text, /^ftagent_capture_sample_rate 8$/m);
   assertMatch(text, /^ftagent_outbox_dropped_total\{kind="metrics"\} 7$/m);
   assertMatch(text, /^ftagent_sender_circuit_open\{channel="alert:slack"\} 1$/m);
   assertMatch(text, /^ftagent_api_errors_total 4$/m);

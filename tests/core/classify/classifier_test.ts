@@ -246,12 +246,13 @@ Deno.test("classify() names GRE gre_flood, other protocols ip_proto_<n>_flood, A
   );
 });
 
-Deno.test("classify() names two vectors of a quarter or more multi_vector, heaviest first", () => {
+Deno.test("classify() names two families of a quarter or more multi_vector, multi_<family> of the heaviest, and keeps the parts", () => {
   const c = classify(profile([
     { count: 3000, proto: IpProto.TCP, flags: SYN, dport: 443 },
     { count: 2000, proto: IpProto.UDP, dport: 27015, len: 60 },
   ]));
-  expectKind(c, "multi_vector", "syn_flood+udp_flood");
+  expectKind(c, "multi_vector", "multi_syn_flood");
+  assertMatch(c.evidence.rule, /syn_flood\+udp_flood/);
   assertEquals(c.evidence.parts, [
     { family: "syn_flood", subtype: "syn_flood", share: 60 },
     { family: "udp_flood", subtype: "small_packet_flood", share: 40 },
@@ -260,12 +261,23 @@ Deno.test("classify() names two vectors of a quarter or more multi_vector, heavi
     { count: 7000, proto: IpProto.TCP, flags: SYN, dport: 443 },
     { count: 3000, proto: IpProto.UDP, sport: 53, len: 100, sources: 400 },
   ]));
-  expectKind(amp, "multi_vector", "syn_flood+dns_amplification");
+  expectKind(amp, "multi_vector", "multi_syn_flood");
   const bytes = classify(profile([
     { count: 7000, proto: IpProto.TCP, flags: SYN, dport: 443 },
     { count: 3000, proto: IpProto.UDP, sport: 123, len: 1000, sources: 400 },
   ]));
-  expectKind(bytes, "multi_vector", "ntp_amplification+syn_flood");
+  // NTP carries 87.7% of the bytes, SYN 70% of the packets: neither 1.5x the other.
+  expectKind(bytes, "multi_vector", "multi_mixed");
+  assertEquals(bytes.evidence.parts?.[0].subtype, "ntp_amplification");
+});
+
+Deno.test("classify() names two families of close weight multi_mixed", () => {
+  const c = classify(profile([
+    { count: 3000, proto: IpProto.TCP, flags: SYN, dport: 443 },
+    { count: 2500, proto: IpProto.UDP, dport: 27015, len: 60 },
+  ]));
+  expectKind(c, "multi_vector", "multi_mixed");
+  assertEquals(c.evidence.parts?.map((p) => p.subtype), ["syn_flood", "small_packet_flood"]);
 });
 
 Deno.test("classify() keeps a side vector under a quarter out of the verdict", () => {
@@ -453,7 +465,8 @@ Deno.test("classify() never names SYNs and RSTs without completed handshakes a c
     { count: 3000, proto: IpProto.TCP, flags: SYN, sources: 3000 },
     { count: 2000, proto: IpProto.TCP, flags: RST, sources: 2000 },
   ]));
-  assertEquals(c.attack_subtype, "syn_flood+rst_flood");
+  assertEquals(c.attack_subtype, "multi_syn_flood");
+  assertEquals(c.evidence.parts?.map((p) => p.subtype), ["syn_flood", "rst_flood"]);
 });
 
 Deno.test("classify() counts the RSTs answering the host's SYN-ACKs in the SYN flood", () => {
@@ -467,7 +480,8 @@ Deno.test("classify() counts the RSTs answering the host's SYN-ACKs in the SYN f
   assertMatch(c.evidence.summary, /RSTs answering the host's SYN-ACKs/);
   // RSTs beyond the SYN-ACKs sent are a vector of their own.
   const more = classify({ ...profile(flows), answered: 500 });
-  assertEquals(more.attack_subtype, "syn_flood+rst_flood");
+  assertEquals(more.attack_subtype, "multi_mixed");
+  assertEquals(more.evidence.parts?.map((p) => p.subtype), ["syn_flood", "rst_flood"]);
 });
 
 Deno.test("classify() names DNS queries for distinct names under one zone random_subdomain", () => {

@@ -111,7 +111,7 @@ const TRACES: Trace[] = [
     name: "SYN and empty UDP at once",
     floods: [["-S", "-p", "443", "-c", "3000"], ["--udp", "-p", "27015", "-c", "1500"]],
     family: "multi_vector",
-    subtype: "syn_flood+udp_flood",
+    subtype: "multi_syn_flood",
   },
 ];
 

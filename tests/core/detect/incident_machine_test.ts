@@ -198,5 +198,16 @@ Deno.test("IncidentMachine asks about the traffic only when a rule needs it", ()
   m.step(CFG, 1_000_000, 1.5, SYN, traffic);
   assertEquals(traffic.asked, ["elsewhere"]);
   m.step(CFG, 1_100_000, 1.5, SYN, traffic);
-  assertEquals(traffic.asked, ["elsewhere", "session", "flow", "short"]);
+  assertEquals(traffic.asked, ["elsewhere", "elsewhere", "session", "flow", "short"]);
+});
+
+Deno.test("IncidentMachine releases a suspected target once destinations explain its excess", () => {
+  const m = new IncidentMachine();
+  const traffic = new Traffic();
+  traffic.short = 1; // below the fast multiple: confirmation takes a while
+  assertEquals(m.step(CFG, 1_000_000, 1.5, SYN, traffic), MachineStep.SUSPECT);
+  assertEquals(m.step(CFG, 1_100_000, 1.5, SYN, traffic), MachineStep.NONE);
+  traffic.elsewhere = true; // the destinations' own rates rose: they carry it now
+  assertEquals(m.step(CFG, 1_200_000, 1.5, SYN, traffic), MachineStep.RELEASE);
+  assertEquals(m.state, MachineState.IDLE);
 });

@@ -13,6 +13,15 @@ function parse(text: string): ParsedCommand {
   return parseServerCommand({ id: 7, command_type: "iptables", command_text: text }, options);
 }
 
+/** The one action `text` adds (fails the test when it is refused or has several steps). */
+function actionOf(text: string) {
+  const r = parse(text);
+  assert(r.ok, `${text}: ${JSON.stringify(r)}`);
+  assertEquals(r.ops.length, 1, text);
+  assertEquals(r.ops[0].undo, false, text);
+  return r.ops[0].action;
+}
+
 function refused(text: string, reason: RegExp): void {
   const r = parse(text);
   assert(!r.ok, `${JSON.stringify(text)} was accepted: ${JSON.stringify(r)}`);
@@ -24,19 +33,23 @@ Deno.test("parseServerCommand() reads an iptables source drop as a drop of that 
   assertEquals(parse("iptables -I INPUT -s 203.0.113.9 -j DROP"), {
     ok: true,
     id: 7,
-    action: { type: "drop_source", source: "203.0.113.9", protocol: null, ttl_s: 300 },
+    ops: [{
+      undo: false,
+      action: { type: "drop_source", source: "203.0.113.9", protocol: null, ttl_s: 300 },
+      line: 1,
+    }],
   });
-  assertEquals(parse("/usr/sbin/iptables -A INPUT 1 -s 203.0.113.0/24 -p udp -j DROP"), {
-    ok: true,
-    id: 7,
-    action: { type: "drop_source", source: "203.0.113.0/24", protocol: 17, ttl_s: 300 },
+  assertEquals(actionOf("/usr/sbin/iptables -A INPUT 1 -s 203.0.113.0/24 -p udp -j DROP"), {
+    type: "drop_source",
+    source: "203.0.113.0/24",
+    protocol: 17,
+    ttl_s: 300,
   });
 });
 
 Deno.test("parseServerCommand() reads ip6tables -p ipv6-icmp as ICMPv6 (58), not ICMP", () => {
   for (const name of ["ipv6-icmp", "icmpv6"]) {
-    const r = parse(`ip6tables -I INPUT -s 2001:db8::7 -p ${name} -j DROP`);
-    assertEquals(r.ok && r.action, {
+    assertEquals(actionOf(`ip6tables -I INPUT -s 2001:db8::7 -p ${name} -j DROP`), {
       type: "drop_source",
       source: "2001:db8::7",
       protocol: 58,
@@ -56,11 +69,7 @@ Deno.test("parseServerCommand() reads port drops, SYN limits, fragments and rate
     "sysctl -w net.ipv4.tcp_syncookies=1",
     "ipset add blocklist 203.0.113.5 timeout 120",
     "ip route add blackhole 203.0.113.6",
-  ].map((t) => {
-    const r = parse(t);
-    assert(r.ok, `${t}: ${JSON.stringify(r)}`);
-    return r.action;
-  });
+  ].map(actionOf);
   assertEquals(actions, [
     {
       type: "drop_traffic",
@@ -93,7 +102,8 @@ Deno.test("parseServerCommand() reads port drops, SYN limits, fragments and rate
     },
     { type: "drop_source", source: "2001:db8::7", protocol: null, ttl_s: 300 },
     { type: "syn_cookies", ttl_s: 300 },
-    { type: "drop_source", source: "203.0.113.5", protocol: null, ttl_s: 120 },
+    // (An element of a set the server did not create becomes a source drop when it runs.)
+    { type: "set_element", set: "blocklist", element: "203.0.113.5", kind: "ip", ttl_s: 120 },
     { type: "drop_source", source: "203.0.113.6", protocol: null, ttl_s: 300 },
   ]);
 });
@@ -106,13 +116,18 @@ Deno.test("parseServerCommand() reads the iptables_block shape", () => {
   assertEquals(r, {
     ok: true,
     id: 3,
-    action: { type: "drop_source", source: "203.0.113.9", protocol: 6, ttl_s: 60 },
+    ops: [{
+      undo: false,
+      action: { type: "drop_source", source: "203.0.113.9", protocol: 6, ttl_s: 60 },
+      line: 1,
+    }],
   });
   const all = parseServerCommand(
     { id: 4, action: "iptables_block", source_ip: "2001:db8::1", protocol: "all" },
     options,
   );
-  assert(all.ok && all.action.type === "drop_source" && all.action.protocol === null);
+  const a = all.ok ? all.ops[0].action : null;
+  assert(a?.type === "drop_source" && a.protocol === null);
   for (
     const bad of [
       { id: 5, action: "iptables_block", source_ip: "203.0.113.9; rm -rf /" },
@@ -138,22 +153,20 @@ Deno.test("parseServerCommand() refuses shell metacharacters", () => {
       "iptables -I INPUT -s `id` -j DROP",
       "iptables -I INPUT -s $(id) -j DROP",
       "iptables -I INPUT -s 203.0.113.9 -j DROP > /etc/passwd",
-      "iptables -I INPUT -s 203.0.113.9 -j DROP\nreboot",
       "iptables -I INPUT ! -s 203.0.113.9 -j DROP",
-      "nft add rule inet filter input ip saddr { 203.0.113.9 } drop",
     ]
   ) refused(text, /forbidden character/);
 });
 
 Deno.test("parseServerCommand() refuses firewall-wide and destructive commands", () => {
-  refused("nft flush ruleset", /only nft add\/insert rule/);
-  refused("nft delete table inet filter", /only nft add\/insert rule/);
-  refused("nft -f /tmp/rules", /only nft add\/insert rule/);
+  refused("nft flush ruleset", /only nft add\/insert\/delete rule/);
+  refused("nft delete table inet filter", /only nft add\/insert\/delete rule/);
+  refused("nft -f /tmp/rules", /only nft add\/insert\/delete rule/);
   refused("iptables -P INPUT DROP", /not accepted/);
   refused("iptables -F", /not accepted/);
   refused("iptables -t nat -F", /table nat is not supported/);
   refused("iptables -X FTAGENT", /not accepted/);
-  refused("iptables -D INPUT -s 203.0.113.9 -j DROP", /not accepted/);
+  refused("iptables -Z INPUT", /option -Z is not accepted/);
   refused("iptables -I INPUT -j DROP", /would drop all traffic/);
   refused("iptables -I INPUT -p tcp -j DROP", /every TCP or UDP/);
   refused("iptables -I INPUT -p tcp --syn -j DROP", /every new connection/);
@@ -165,11 +178,11 @@ Deno.test("parseServerCommand() refuses firewall-wide and destructive commands",
   refused("sh -c reboot", /unknown command/);
 });
 
-Deno.test("parseServerCommand() refuses any sysctl key but SYN cookies, and a second key", () => {
+Deno.test("parseServerCommand() refuses sysctl keys off the safe list, weakening values and a second key", () => {
   refused("sysctl -w net.ipv4.tcp_syncookies=1 kernel.modprobe=/tmp/x", /exactly one key/);
   refused("sysctl -w kernel.modprobe=/tmp/x", /kernel.modprobe is not accepted/);
   refused("sysctl -w net.ipv4.ip_forward=1", /not accepted/);
-  refused("sysctl -w net.ipv4.tcp_syncookies=0", /only net.ipv4.tcp_syncookies=1/);
+  refused("sysctl -w net.ipv4.tcp_syncookies=0", /net.ipv4.tcp_syncookies must be 1-2/);
   refused("sysctl -p /tmp/evil.conf", /exactly one key|not accepted/);
 });
 
