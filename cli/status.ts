@@ -6,8 +6,6 @@
  */
 
 import { z } from "zod";
-import { DEFAULT_CONFIG_PATH, loadConfigOrDefaults } from "../agent/config/mod.ts";
-import { endpointOf } from "../agent/observe/mod.ts";
 import {
   type AgentSnapshot,
   flowStatusLines,
@@ -18,6 +16,7 @@ import {
   mirrorStatusLines,
 } from "../core/report/mod.ts";
 import { parseCommand, UsageError } from "./_args.ts";
+import { agentEndpoint } from "./_config.ts";
 
 /** Usage text of `status`. */
 export const STATUS_USAGE = `ftagent status [--config PATH] [--json]
@@ -40,14 +39,7 @@ export async function status(args: string[]): Promise<number> {
     json: { type: "boolean" },
   }, Options);
   if (positionals.length > 0) throw new UsageError(`unknown argument "${positionals[0]}"`);
-  const { config } = await loadConfigOrDefaults(
-    values.config ?? DEFAULT_CONFIG_PATH,
-    values.config !== undefined,
-  );
-  if (config.metrics_port === 0) {
-    throw new Error("the agent's endpoint is off (metrics_port is 0 in the config)");
-  }
-  const { baseUrl, headers } = endpointOf(config);
+  const { baseUrl, headers } = await agentEndpoint(values.config);
   const url = `${baseUrl}/status.json`;
   let snapshot: AgentSnapshot;
   try {

@@ -6,9 +6,9 @@
  */
 
 import { z } from "zod";
-import { DEFAULT_CONFIG_PATH, loadConfigOrDefaults } from "../agent/config/mod.ts";
-import { endpointOf, runTop } from "../agent/observe/mod.ts";
+import { runTop } from "../agent/observe/mod.ts";
 import { parseCommand, UsageError } from "./_args.ts";
+import { agentEndpoint } from "./_config.ts";
 
 /** Usage text of `top`. */
 export const TOP_USAGE = `ftagent top [--config PATH] [--once]
@@ -30,14 +30,7 @@ export async function top(args: string[]): Promise<number> {
     once: { type: "boolean" },
   }, Options);
   if (positionals.length > 0) throw new UsageError(`unknown argument "${positionals[0]}"`);
-  const { config } = await loadConfigOrDefaults(
-    values.config ?? DEFAULT_CONFIG_PATH,
-    values.config !== undefined,
-  );
-  if (config.metrics_port === 0) {
-    throw new Error("the agent's endpoint is off (metrics_port is 0 in the config)");
-  }
-  const { baseUrl, headers } = endpointOf(config);
+  const { baseUrl, headers } = await agentEndpoint(values.config);
   return await runTop({
     baseUrl,
     headers,

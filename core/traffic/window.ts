@@ -16,6 +16,7 @@ import {
   tcpFlagStats,
   type WindowStats,
 } from "./window_stats.ts";
+import { LEN_LABELS, lenClass, PROTO_CLASS } from "./_window_layout.ts";
 
 /** Options of a {@linkcode Window}. */
 export interface WindowOptions {
@@ -29,15 +30,6 @@ const P_UDP = 1;
 const P_ICMP = 2;
 const P_GRE = 3;
 const P_OTHER = 4;
-const PROTO_CLASS: Uint8Array = /* @__PURE__ */ (() => {
-  const t = new Uint8Array(256).fill(P_OTHER);
-  t[6] = P_TCP;
-  t[17] = P_UDP;
-  t[1] = P_ICMP;
-  t[58] = P_ICMP;
-  t[47] = P_GRE;
-  return t;
-})();
 
 // Scalar counters (indexes into a Float64Array: exact integers up to 2^53).
 const C_PACKETS = 0;
@@ -66,16 +58,6 @@ const COUNTERS = LEN_HIST + 7;
 const FOLD_PACKETS = 16384;
 /** Most copies one {@linkcode Window.add} counts (its integer counters stay in range). */
 export const MAX_COPIES = 4096;
-
-const LEN_LABELS = [
-  "0-64",
-  "65-128",
-  "129-256",
-  "257-512",
-  "513-1024",
-  "1025-1500",
-  "1500+",
-] as const;
 
 const ENTROPY_BITS = 12;
 const ENTROPY_BUCKETS = 1 << ENTROPY_BITS;
@@ -273,33 +255,51 @@ export class Window {
   /**
    * Counts `meta` as `packets` packets (a whole number, at least 1) of `bytes` bytes in all (a
    * flow record's share, an sFlow sample): the statistics of that many copies of one packet of
-   * the average length. Once per record, not per packet (it folds and scans the counters).
+   * the average length. About the cost of one {@linkcode add}: one copy is counted there, the
+   * other copies go straight into the totals of the counters it touched.
    */
   addWeighted(meta: PacketMeta, packets: number, bytes: number): void {
-    this.#fold();
     const len = meta.wireLen;
     const avg = Math.min(0xffff, Math.round(bytes / packets));
     meta.wireLen = avg;
-    this.add(meta); // one copy in the (emptied) integer counters, then scaled into the totals
+    this.add(meta);
     meta.wireLen = len;
-    const hot = this.#hot, total = this.#total, rest = bytes - avg * packets;
-    for (let i = 0; i < COUNTERS; i++) {
-      if (hot[i] === 0) continue;
-      total[i] += hot[i] * packets;
-      if (i === C_BYTES || i === C_OUT_BYTES || (i >= PROTO_BYTES && i < FLAGS)) total[i] += rest;
+    const t = this.#total, n = packets - 1, rest = bytes - avg;
+    if (meta.outbound) {
+      t[C_OUT_PACKETS] += n;
+      t[C_OUT_BYTES] += rest;
+      return;
     }
-    hot.fill(0);
-    const n = packets - 1, v = meta.ipVersion;
-    if (n <= 0 || meta.outbound || meta.malformed !== 0 || (v !== 4 && v !== 6)) return;
+    t[C_PACKETS] += n;
+    t[C_BYTES] += rest;
+    if (meta.malformed !== 0) {
+      t[C_MALFORMED] += n;
+      return;
+    }
+    t[LEN_HIST + lenClass(avg)] += n;
+    const v = meta.ipVersion;
+    const cls = v === 4 || v === 6 ? PROTO_CLASS[meta.protocol & 0xff] : P_OTHER;
+    t[PROTO_PACKETS + cls] += n;
+    t[PROTO_BYTES + cls] += rest;
+    if (v !== 4 && v !== 6) {
+      t[C_NON_IP] += n;
+      return;
+    }
+    t[v === 4 ? C_IPV4 : C_IPV6] += n;
+    const ttl = meta.ttl & 0xff, frag = meta.fragment;
+    t[TTL + ttl] += n;
+    if (frag === FRAG_FIRST) t[C_FRAG_FIRST] += n;
+    else if (frag === FRAG_NON_FIRST) t[C_FRAG_NON_FIRST] += n;
+    const ports = (cls === P_TCP || cls === P_UDP) && frag !== FRAG_NON_FIRST;
+    if (ports && cls === P_TCP) t[FLAGS + (meta.tcpFlags & 0xff)] += n;
+    if (n <= 0) return;
     this.#srcRun += n; // add() left this packet's addresses as the current runs
     this.#dstRun += n;
-    const p = meta.protocol;
-    this.#run.count(PROTO_CLASS[p & 0xff], meta.ttl & 0xff, n);
-    if ((p === 6 || p === 17) && meta.fragment !== FRAG_NON_FIRST) {
-      if (p === 6 && pureSyn(meta.tcpFlags)) this.#run.syn += n;
-      this.#srcPorts.addCount(meta.srcPort & 0xffff, n);
-      this.#dstPorts.addCount(meta.dstPort & 0xffff, n);
-    }
+    this.#run.count(cls, ttl, n);
+    if (!ports) return;
+    if (cls === P_TCP && pureSyn(meta.tcpFlags)) this.#run.syn += n;
+    this.#srcPorts.addCount(meta.srcPort & 0xffff, n);
+    this.#dstPorts.addCount(meta.dstPort & 0xffff, n);
   }
 
   /** Counts the DNS query `q` of the packet just added (its bytes in `buf`). */

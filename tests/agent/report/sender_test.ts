@@ -78,6 +78,8 @@ Deno.test("Sender delivers every entry once and in order after the server was do
     server.up();
     assert(await server.waitFor(() => ns(server).length === 20), `got ${ns(server)}`);
     assertEquals(ns(server), Array.from({ length: 20 }, (_, i) => i));
+    // The server has the 20th request before the sender has read its answer.
+    assert(await server.waitFor(() => sender.stats().sent === 20), `sent ${sender.stats().sent}`);
     const s = sender.stats();
     assertEquals([s.sent, s.dead, s.breaker], [20, 0, "closed"]);
     assert(s.failed >= 3, `failed ${s.failed}`);
